@@ -1,0 +1,24 @@
+# Munich Termin Automator: the agent with Debian's Chromium (first cut).
+FROM python:3.11-slim-bookworm
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium=* fonts-dejavu-core=* \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 10001 mta
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY agent ./agent
+COPY flows ./flows
+COPY replica ./replica
+COPY selectors ./selectors
+RUN pip install --no-cache-dir .
+
+ENV MTA_CHROMIUM_PATH=/usr/bin/chromium \
+    MTA_DATABASE_URL=sqlite:////data/mta.db \
+    MTA_RECORDINGS_DIR=/data/recordings
+RUN mkdir -p /data && chown mta /data
+VOLUME ["/data"]
+USER mta
+ENTRYPOINT ["mta"]
+CMD ["--help"]

@@ -1,0 +1,30 @@
+"""Agent settings (environment prefix ``MTA_``, also read from ``.env``).
+
+Defaults point at the live site (spec §1); the replica is just another target
+selected with ``MTA_BOOKING_URL`` / ``MTA_API_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MTA_", env_file=".env", extra="ignore")
+
+    booking_url: str = "https://stadt.muenchen.de/buergerservice/terminvereinbarung.html"
+    api_url: str = "https://www48.muenchen.de/buergeransicht/api/citizen"
+    selectors_dir: Path = Field(REPO_ROOT / "selectors", description="folder of locator data files")
+    recordings_dir: Path = REPO_ROOT / "recordings"
+    database_url: str = "sqlite:///mta.db"
+    chromium_path: Path = Path("/usr/bin/chromium")
+    log_level: str = "INFO"
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,94 @@
+"""The replica's Starlette application: API routes behind the city's guards.
+
+Guards run in the city's order for every API request: IP block list (403),
+maintenance (503), rate limit (429), body size (413). Each API request is
+written to the request log with its final status. Static files and the
+scenario API (``/__replica__/``) are neither guarded nor counted.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from .api import api_routes, client_ip
+from .errors import ApiError
+from .records import LoggedRequest
+from .site import Replica
+
+SCENARIO_PREFIX = "/__replica__"
+
+
+class ApiGuard(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        replica: Replica = request.app.state.replica
+        if not request.url.path.startswith(replica.settings.api_prefix + "/"):
+            return await call_next(request)
+        ip = client_ip(request)
+        response = await self._guarded(request, call_next, replica, ip)
+        replica.requests.add(
+            LoggedRequest(
+                time=replica.clock.now(),
+                ip=ip,
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                status=response.status_code,
+            )
+        )
+        return response
+
+    async def _guarded(
+        self, request: Request, call_next: RequestResponseEndpoint, replica: Replica, ip: str
+    ) -> Response:
+        if ip in replica.switches.blacklisted_ips:
+            return ApiError("IP_BLACKLISTED").response()
+        if replica.switches.maintenance:
+            return ApiError("serviceUnavailable").response()
+        decision = replica.limiter.hit(ip)
+        if not decision.allowed:
+            return ApiError("rateLimitExceeded", headers=decision.headers()).response()
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > replica.switches.max_body_bytes:
+            response: Response = ApiError("requestEntityTooLarge").response()
+        else:
+            response = await call_next(request)
+        response.headers.update(decision.headers())
+        return response
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith(request.app.state.replica.settings.api_prefix + "/"):
+        return ApiError("notFound").response()
+    return JSONResponse({"detail": "Not Found"}, status_code=404)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    return ApiError("requestMethodNotAllowed").response()
+
+
+async def _health(request: Request) -> JSONResponse:
+    replica: Replica = request.app.state.replica
+    return JSONResponse({"ok": True, "now": replica.clock.now()})
+
+
+def create_app(replica: Replica) -> Starlette:
+    app = Starlette(
+        routes=[
+            Mount(replica.settings.api_prefix, routes=api_routes()),
+            Route(f"{SCENARIO_PREFIX}/health", _health),
+        ],
+        middleware=[Middleware(ApiGuard)],
+        exception_handlers={ApiError: _api_error, 404: _not_found, 405: _method_not_allowed},
+    )
+    app.state.replica = replica
+    return app

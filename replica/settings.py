@@ -1,0 +1,47 @@
+"""Replica settings (environment prefix ``MTA_REPLICA_``).
+
+Every duration the city's backend enforces is a setting here, so CI can
+compress time; the defaults reproduce what ``docs/replica-contract.md``
+records of the live site.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReplicaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MTA_REPLICA_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    api_prefix: str = "/buergeransicht/api/citizen"
+
+    # Captcha (ALTCHA v2 as the city serves it).
+    captcha_enabled: bool = True
+    altcha_algorithm: str = "SHA-256"
+    altcha_cost: int = Field(
+        5000,
+        description="Hash iterations per attempt; with key prefix '00' (1 in 256) the "
+        "widget needs ~2 s in headless Chromium, as on the city's site.",
+    )
+    altcha_key_prefix: str = "00"
+    altcha_challenge_ttl_s: int = 600
+    altcha_hmac_secret: str = "replica-altcha-hmac-secret-change-me-0001"
+    token_secret: str = "replica-captcha-token-secret-change-me-0001"
+    token_lifetime_s: int = 300
+
+    # Rate limit per client IP (the city's default).
+    rate_limit: int = 60
+    rate_window_s: int = 60
+
+    # Process lifecycle (minutes, as the city's scope fields carry them).
+    reservation_duration_min: int = 15
+    activation_duration_min: int = 60
+
+    # Availability.
+    max_future_days: int = 182
+    mails_per_address: int = Field(3, description="live processes one e-mail may hold")
+
+    clock_speed: float = Field(1.0, description="replica seconds per wall second (>= 1)")

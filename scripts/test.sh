@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, then runs the fast test tiers.
+# Extra arguments go to pytest (e.g. scripts/test.sh -m slow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/python -m pytest "$@"

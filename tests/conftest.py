@@ -1,0 +1,34 @@
+"""Shared fixtures: a fresh replica on a real socket per test, with a frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from replica.server import ReplicaServer
+from replica.settings import ReplicaSettings
+from replica.site import Replica
+
+# Tests lower the proof-of-work cost only through this named setting.
+TEST_ALTCHA_COST = 10
+
+
+@pytest.fixture
+def replica() -> Replica:
+    site = Replica(ReplicaSettings(altcha_cost=TEST_ALTCHA_COST))
+    site.clock.freeze()
+    return site
+
+
+@pytest.fixture
+def server(replica: Replica) -> Iterator[ReplicaServer]:
+    with ReplicaServer(replica) as running:
+        yield running
+
+
+@pytest.fixture
+def api(server: ReplicaServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.api_url + "/", timeout=10) as client:
+        yield client

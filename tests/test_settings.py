@@ -1,0 +1,39 @@
+"""Settings: every one documented in .env.example, prefixes honoured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.config import Settings
+from replica.settings import ReplicaSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    text = (ROOT / ".env.example").read_text()
+    missing = [
+        prefix + name.upper()
+        for cls, prefix in ((Settings, "MTA_"), (ReplicaSettings, "MTA_REPLICA_"))
+        for name in cls.model_fields
+        if prefix + name.upper() not in text
+    ]
+    assert not missing, f"undocumented settings: {missing}"
+
+
+def test_environment_overrides_with_the_mta_prefix(monkeypatch) -> None:
+    monkeypatch.setenv("MTA_API_URL", "http://127.0.0.1:9/buergeransicht/api/citizen")
+    monkeypatch.setenv("MTA_REPLICA_TOKEN_LIFETIME_S", "30")
+    assert Settings().api_url.startswith("http://127.0.0.1:9/")
+    assert ReplicaSettings().token_lifetime_s == 30
+
+
+def test_selectors_default_to_the_repository_folder() -> None:
+    assert Settings().selectors_dir == ROOT / "selectors"
+
+
+def test_personal_data_is_scrubbed_from_log_messages() -> None:
+    from agent.logs import scrub
+
+    line = scrub('booked for erika@example.org phone +49 89 1234567 authKey="ab12cd" token eyJa.eyJb.sig')
+    assert "erika@" not in line and "1234567" not in line and "ab12cd" not in line and "eyJa" not in line
