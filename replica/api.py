@@ -12,11 +12,11 @@ from starlette.routing import Route
 from .bookings import encode_link_payload
 from .clock import BERLIN
 from .errors import ApiError, raise_if
+from .page import PAGE_PATH
 from .records import activation_mail
 from .parsing import int_list, iso_date, positive_int, valid_email, valid_phone
 from .site import Replica
 
-PAGE_PATH = "buergerservice/terminvereinbarung.html"
 
 
 def _replica(request: Request) -> Replica:
@@ -194,7 +194,7 @@ async def update_appointment(request: Request) -> JSONResponse:
 async def preconfirm_appointment(request: Request) -> JSONResponse:
     replica = _replica(request)
     process = replica.desk.preconfirm(*_process_ref(await _json_body(request)))
-    link = f"{request.base_url}{PAGE_PATH}#/appointment/confirm/{encode_link_payload(process.process_id, process.auth_key)}"
+    link = f"{str(request.base_url).rstrip('/')}{PAGE_PATH}#/appointment/confirm/{encode_link_payload(process.process_id, process.auth_key)}"
     when = datetime.fromtimestamp(process.timestamp, BERLIN).strftime("%d.%m.%Y um %H:%M Uhr")
     office = replica.catalog.offices[process.office_id].name
     replica.outbox.send(activation_mail(process.email, process.process_id, office, when, link, replica.clock.now()))

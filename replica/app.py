@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 
 from .api import api_routes, client_ip
 from .errors import ApiError
+from .page import page_routes
 from .records import LoggedRequest
 from .site import Replica
 
@@ -86,6 +87,7 @@ def create_app(replica: Replica) -> Starlette:
         routes=[
             Mount(replica.settings.api_prefix, routes=api_routes()),
             Route(f"{SCENARIO_PREFIX}/health", _health),
+            *page_routes(),
         ],
         middleware=[Middleware(ApiGuard)],
         exception_handlers={ApiError: _api_error, 404: _not_found, 405: _method_not_allowed},

@@ -32,3 +32,18 @@ def server(replica: Replica) -> Iterator[ReplicaServer]:
 def api(server: ReplicaServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.api_url + "/", timeout=10) as client:
         yield client
+
+
+# --- browser (pytest-playwright-asyncio fixtures, pointed at Debian's Chromium) ---
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--no-sandbox"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "locale": "de-DE", "timezone_id": "Europe/Berlin"}
