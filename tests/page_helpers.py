@@ -48,3 +48,22 @@ def api_calls(replica: Replica, since: int = 0) -> list[tuple[str, str]]:
     """(method, endpoint) of every API request the replica saw after index ``since``."""
     prefix = replica.settings.api_prefix + "/"
     return [(r.method, r.path.removeprefix(prefix)) for r in replica.requests.all()[since:]]
+
+
+async def settle(page: Page, replica: Replica, quiet_ms: int = 400, timeout_ms: int = 10_000) -> None:
+    """Wait until the page has sent no API request for ``quiet_ms``."""
+    waited, last, quiet = 0, len(replica.requests.all()), 0
+    while quiet < quiet_ms and waited < timeout_ms:
+        await page.wait_for_timeout(50)
+        waited += 50
+        now = len(replica.requests.all())
+        quiet = 0 if now != last else quiet + 50
+        last = now
+
+
+def calendar_query(replica: Replica, index: int = -1) -> dict[str, str]:
+    """Parameters of an ``available-calendar/`` request from the request log."""
+    from urllib.parse import parse_qsl
+
+    calls = [r for r in replica.requests.all() if r.path.endswith("/available-calendar/")]
+    return dict(parse_qsl(calls[index].query))
