@@ -59,13 +59,25 @@ async def offices_and_services(request: Request) -> JSONResponse:
 
 async def captcha_details(request: Request) -> JSONResponse:
     replica = _replica(request)
+    enabled = any(o.captcha_required for o in replica.catalog.offices.values())
+    if replica.captcha_mode == "friendly":
+        # The shape the city's API answered while it used FriendlyCaptcha (Jan–May 2025).
+        origin = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "siteKey": replica.settings.frc_site_key,
+                "captchaEndpoint": origin + FRC_PREFIX + "/siteverify",
+                "puzzle": origin + FRC_PREFIX + "/puzzle",
+                "captchaEnabled": enabled,
+            }
+        )
     api = str(request.url_for("captcha-challenge")).rsplit("captcha-challenge/", 1)[0]
     return JSONResponse(
         {
             "siteKey": "replica-altcha-site-key",
             "captchaChallenge": api + "captcha-challenge/",
             "captchaVerify": api + "captcha-verify/",
-            "captchaEnabled": any(o.captcha_required for o in replica.catalog.offices.values()),
+            "captchaEnabled": enabled,
         }
     )
 
@@ -80,10 +92,16 @@ async def captcha_verify(request: Request) -> JSONResponse:
     payload = data.get("payload")
     if not isinstance(payload, str) or not payload:
         return JSONResponse({"meta": {"success": False, "error": "Keine Payload übergeben"}, "data": None})
-    try:
-        replica.captcha.verify_payload(payload)
-    except ApiError:
-        return JSONResponse({"meta": {"success": False, "error": "Captcha-Prüfung fehlgeschlagen"}, "data": None})
+    if replica.captcha_mode == "friendly":
+        # Same token semantics as ALTCHA mode (the spec leaves the 2025 carriage open).
+        reason = replica.friendly.verify(payload)
+        if reason is not None:
+            return JSONResponse({"meta": {"success": False, "error": reason}, "data": None})
+    else:
+        try:
+            replica.captcha.verify_payload(payload)
+        except ApiError:
+            return JSONResponse({"meta": {"success": False, "error": "Captcha-Prüfung fehlgeschlagen"}, "data": None})
     token = replica.captcha.issue_token(client_ip(request))
     return JSONResponse({"meta": {"success": True}, "data": {"valid": True}, "token": token})
 
@@ -217,6 +235,41 @@ async def cancel_appointment(request: Request) -> JSONResponse:
     replica = _replica(request)
     process = replica.desk.cancel(*_process_ref(await _json_body(request)))
     return JSONResponse(replica.desk.to_json(process))
+
+
+FRC_PREFIX = "/friendlycaptcha/api/v1"
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "x-frc-client, content-type",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+}
+
+
+async def frc_puzzle(request: Request) -> JSONResponse:
+    """The vendor's puzzle endpoint (``?sitekey=``; the widget sends ``x-frc-client``)."""
+    replica = _replica(request)
+    if request.method == "OPTIONS":
+        return JSONResponse(None, headers=_CORS)
+    if request.query_params.get("sitekey") != replica.settings.frc_site_key:
+        return JSONResponse({"success": False, "errors": ["sitekey_invalid"]}, status_code=400, headers=_CORS)
+    return JSONResponse({"success": True, "data": {"puzzle": replica.friendly.create_puzzle()}}, headers=_CORS)
+
+
+async def frc_siteverify(request: Request) -> JSONResponse:
+    """The vendor's siteverify (``{solution, secret, sitekey}``), for completeness."""
+    replica = _replica(request)
+    data = await _json_body(request)
+    if data.get("secret") != replica.settings.frc_secret:
+        return JSONResponse({"success": False, "errors": ["secret_invalid"]}, status_code=401)
+    reason = replica.friendly.verify(str(data.get("solution", "")))
+    return JSONResponse({"success": reason is None, "errors": [reason] if reason else []})
+
+
+def vendor_routes() -> list[Route]:
+    return [
+        Route(FRC_PREFIX + "/puzzle", frc_puzzle, methods=["GET", "OPTIONS"]),
+        Route(FRC_PREFIX + "/siteverify", frc_siteverify, methods=["POST"]),
+    ]
 
 
 def api_routes() -> list[Route]:

@@ -15,9 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from .api import api_routes, client_ip
+import asyncio
+
+from starlette.responses import StreamingResponse
+
+from .api import api_routes, client_ip, vendor_routes
 from .errors import ApiError
 from .page import page_routes
+from .scenario import scenario_routes
 from .records import LoggedRequest
 from .site import Replica
 
@@ -50,6 +55,11 @@ class ApiGuard(BaseHTTPMiddleware):
             return ApiError("IP_BLACKLISTED").response()
         if replica.switches.maintenance:
             return ApiError("serviceUnavailable").response()
+        fault = replica.faults.take(request.url.path, replica.clock.now())
+        if fault is not None:
+            return await _faulty_answer(fault.kind, replica)
+        if replica.faults.latency_s:
+            await asyncio.sleep(replica.faults.latency_s)
         decision = replica.limiter.hit(ip)
         if not decision.allowed:
             return ApiError("rateLimitExceeded", headers=decision.headers()).response()
@@ -60,6 +70,28 @@ class ApiGuard(BaseHTTPMiddleware):
             response = await call_next(request)
         response.headers.update(decision.headers())
         return response
+
+
+async def _broken_body():
+    yield b'{"errors":['
+    raise ConnectionResetError("fault injection: connection reset mid-answer")
+
+
+async def _faulty_answer(kind: str, replica: Replica) -> Response:
+    if kind == "error500":
+        return ApiError("internalError").response()
+    if kind == "maintenance":
+        return ApiError("serviceUnavailable").response()
+    if kind == "rate_limit":
+        reset = int(replica.clock.now() + replica.settings.rate_window_s)
+        headers = {"X-RateLimit-Limit": str(replica.settings.rate_limit), "X-RateLimit-Remaining": "0",
+                   "X-RateLimit-Reset": str(reset)}
+        return ApiError("rateLimitExceeded", headers=headers).response()
+    if kind == "reset":
+        # Promise a body, send part of it, then break the connection.
+        return StreamingResponse(_broken_body(), media_type="application/json", headers={"content-length": "4096"})
+    await asyncio.sleep(replica.settings.fault_hang_s)  # "timeout"
+    return JSONResponse({"detail": "Gateway Timeout"}, status_code=504)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -87,6 +119,8 @@ def create_app(replica: Replica) -> Starlette:
         routes=[
             Mount(replica.settings.api_prefix, routes=api_routes()),
             Route(f"{SCENARIO_PREFIX}/health", _health),
+            *scenario_routes(SCENARIO_PREFIX),
+            *vendor_routes(),
             *page_routes(),
         ],
         middleware=[Middleware(ApiGuard)],

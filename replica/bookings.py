@@ -13,6 +13,7 @@ import base64
 import json
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -57,14 +58,34 @@ def decode_link_payload(b64: str) -> tuple[int, str]:
 
 
 @dataclass
+class Release:
+    """Slots that appear at replica time ``at`` and, optionally, vanish at ``vanish_at``."""
+
+    at: float
+    office_id: int
+    timestamps: list[int]
+    vanish_at: float | None = None
+    applied: bool = False
+    vanished: bool = False
+
+    def to_json(self) -> dict:
+        return {"at": self.at, "officeId": self.office_id, "timestamps": self.timestamps,
+                "vanishAt": self.vanish_at, "applied": self.applied, "vanished": self.vanished}
+
+
+@dataclass
 class BookingDesk:
     settings: ReplicaSettings
     clock: ReplicaClock
     catalog: Catalog
     slots: dict[int, set[int]] = field(default_factory=dict)  # officeId -> unix seconds
     processes: dict[int, Process] = field(default_factory=dict)
+    releases: list[Release] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _next_id: int = 100_001
+    # Scenario hook: runs just before a reservation is checked, e.g. to let
+    # "someone else" take the slot between the agent's calendar read and its reserve.
+    before_reserve: Callable[[int, int], None] | None = None
 
     # -- availability ------------------------------------------------------
     def add_slots(self, office_id: int, timestamps: list[int]) -> None:
@@ -79,9 +100,26 @@ class BookingDesk:
             else:
                 self.slots.get(office_id, set()).difference_update(int(t) for t in timestamps)
 
+    def schedule_release(self, release: Release) -> Release:
+        with self.lock:
+            self.releases.append(release)
+            self.releases.sort(key=lambda r: r.at)
+        return release
+
+    def _apply_releases(self) -> None:
+        now = self.clock.now()
+        for release in self.releases:
+            if not release.applied and release.at <= now:
+                self.slots.setdefault(release.office_id, set()).update(release.timestamps)
+                release.applied = True
+            if release.applied and not release.vanished and release.vanish_at is not None and release.vanish_at <= now:
+                self.slots.get(release.office_id, set()).difference_update(release.timestamps)
+                release.vanished = True
+
     def free_slots(self, office_id: int) -> list[int]:
         """Bookable slots of an office: released, in the future, not held by a live process."""
         with self.lock:
+            self._apply_releases()
             self._expire_lapsed()
             now = self.clock.now()
             horizon = now + self.settings.max_future_days * 86400
@@ -150,10 +188,22 @@ class BookingDesk:
             raise ApiError("authKeyMismatch")
         return process
 
+    def expire_activations(self, process_ids: list[int] | None = None) -> int:
+        """Fault: let activation links lapse now (all preconfirmed processes, or the given ones)."""
+        with self.lock:
+            count = 0
+            for p in self.processes.values():
+                if p.status == "preconfirmed" and (process_ids is None or p.process_id in process_ids):
+                    p.status = "lapsed"
+                    count += 1
+            return count
+
     def reserve(
         self, office_id: int, timestamp: int, service_ids: list[int], counts: list[int], captcha_token: str
     ) -> Process:
         with self.lock:
+            if self.before_reserve is not None:
+                self.before_reserve(office_id, timestamp)
             if timestamp not in self.free_slots(office_id):
                 raise ApiError("appointmentNotAvailable")
             now = self.clock.now()

@@ -24,7 +24,8 @@ class CaptchaService:
         self.clock = clock
         self._used_nonces: dict[str, float] = {}  # nonce -> expiresAt, for replay protection
         self._lock = threading.Lock()
-        self.token_lifetime_override: float | None = None  # fault injection: early expiry
+        self.token_lifetime_override: float | None = None  # fault injection: short-lived tokens
+        self.revoked_before: float | None = None  # fault injection: tokens issued before expire now
 
     # -- challenge ---------------------------------------------------------
     def create_challenge(self) -> dict:
@@ -85,4 +86,6 @@ class CaptchaService:
         if claims.get("ip") != ip:
             raise ApiError("captchaInvalid")
         if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= self.clock.now():
+            raise ApiError("captchaExpired")
+        if self.revoked_before is not None and claims.get("iat", 0) <= self.revoked_before:
             raise ApiError("captchaExpired")

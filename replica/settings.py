@@ -7,6 +7,8 @@ records of the live site.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,18 @@ class ReplicaSettings(BaseSettings):
     altcha_key_prefix: str = "00"
     altcha_challenge_ttl_s: int = 600
     altcha_hmac_secret: str = "replica-altcha-hmac-secret-change-me-0001"
+    # FriendlyCaptcha v1 mode (the city's captcha from January to May 2025).
+    captcha_mode: Literal["altcha", "friendly"] = "altcha"
+    frc_site_key: str = "FCMREPLICA0000000"
+    frc_secret: str = "replica-friendlycaptcha-secret-change-me-01"
+    frc_solutions: int = Field(16, description="sub-puzzles per puzzle (n)")
+    frc_difficulty: int = Field(120, description="difficulty byte d (threshold 2^((255.999-d)/8))")
+    frc_expiry_units: int = Field(2, description="puzzle lifetime in units of 300 s")
+    frc_allow_automated_browsers: bool = Field(
+        False,
+        description="site owner's test option: the page prepares the browser profile the widget "
+        "inspects so automated browsers pass its check (replica only)",
+    )
     token_secret: str = "replica-captcha-token-secret-change-me-0001"
     token_lifetime_s: int = 300
 
@@ -44,5 +58,8 @@ class ReplicaSettings(BaseSettings):
     # Availability.
     max_future_days: int = 182
     mails_per_address: int = Field(3, description="live processes one e-mail may hold")
+
+    # Faults: how long a "timeout" fault holds a request before answering.
+    fault_hang_s: float = 120.0
 
     clock_speed: float = Field(1.0, description="replica seconds per wall second (>= 1)")

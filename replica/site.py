@@ -10,8 +10,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from .bookings import BookingDesk
+from .bookings import BookingDesk, Release
 from .captcha import CaptchaService
+from .faults import Faults
+from .friendly import FriendlyCaptcha
 from .catalog import Catalog, munich_catalog
 from .clock import BERLIN, ReplicaClock
 from .ratelimit import RateLimiter
@@ -26,6 +28,7 @@ class Switches:
     maintenance: bool = False
     blacklisted_ips: set[str] = field(default_factory=set)
     max_body_bytes: int = 64 * 1024
+    redesign: dict | None = None  # see replica/variant.py
 
 
 class Replica:
@@ -35,6 +38,11 @@ class Replica:
         self.catalog = catalog or munich_catalog()
         self.desk = BookingDesk(self.settings, self.clock, self.catalog)
         self.captcha = CaptchaService(self.settings, self.clock)
+        s = self.settings
+        self.friendly = FriendlyCaptcha(self.clock, s.frc_secret, s.frc_solutions, s.frc_difficulty, s.frc_expiry_units)
+        self.captcha_mode: str = s.captcha_mode
+        self.allow_automated_browsers: bool = s.frc_allow_automated_browsers
+        self.faults = Faults()
         self.limiter = RateLimiter(self.clock, self.settings.rate_limit, self.settings.rate_window_s)
         self.requests = RequestLog()
         self.outbox = Outbox()
@@ -47,6 +55,64 @@ class Replica:
         for office in self.catalog.offices.values():
             if office_ids is None or office.id in office_ids:
                 office.captcha_required = required
+
+    def set_captcha_mode(self, mode: str, allow_automated_browsers: bool | None = None) -> None:
+        if mode not in ("altcha", "friendly"):
+            raise ValueError("captcha mode must be 'altcha' or 'friendly'")
+        self.captcha_mode = mode
+        if allow_automated_browsers is not None:
+            self.allow_automated_browsers = allow_automated_browsers
+
+    def release_at(self, at: float, office_id: int, timestamps: list[int], vanish_after_s: float | None = None) -> Release:
+        """Slots appear at replica time ``at`` (and vanish ``vanish_after_s`` later: someone took them)."""
+        if office_id not in self.catalog.offices:
+            raise ValueError(f"unknown office {office_id}")
+        vanish = at + vanish_after_s if vanish_after_s is not None else None
+        return self.desk.schedule_release(Release(at=at, office_id=office_id, timestamps=sorted(timestamps),
+                                                  vanish_at=vanish))
+
+    def schedule_weekly(
+        self,
+        weekdays: list[int],
+        at: str,
+        office_id: int,
+        count: int,
+        weeks: int = 4,
+        slot_days_ahead: int = 7,
+        first_slot: str = "08:00",
+        vanish_after_s: float | None = None,
+    ) -> list[Release]:
+        """A release schedule, e.g. weekdays (0=Mon) at "07:30", ``count`` slots at an office.
+
+        Each release offers ``count`` consecutive slots starting ``first_slot``
+        (Europe/Berlin) on the day ``slot_days_ahead`` after the release.
+        """
+        hour, minute = (int(x) for x in at.split(":"))
+        slot_hour, slot_minute = (int(x) for x in first_slot.split(":"))
+        step = self.catalog.offices[office_id].slot_minutes * 60
+        today = self.clock.now_berlin().date()
+        made = []
+        for offset in range(weeks * 7):
+            day = today + timedelta(days=offset)
+            if day.weekday() not in weekdays:
+                continue
+            moment = datetime.combine(day, time(hour, minute), BERLIN).timestamp()
+            if moment < self.clock.now():
+                continue
+            slot_day = day + timedelta(days=slot_days_ahead)
+            first = int(datetime.combine(slot_day, time(slot_hour, slot_minute), BERLIN).timestamp())
+            made.append(self.release_at(moment, office_id, [first + i * step for i in range(count)], vanish_after_s))
+        return made
+
+    def take_slot_before_next_reserve(self, office_id: int | None = None) -> None:
+        """Someone else books the slot the next reservation asks for, just before it arrives."""
+
+        def take(office: int, timestamp: int) -> None:
+            if office_id is None or office == office_id:
+                self.desk.remove_slots(office, [timestamp])
+                self.desk.before_reserve = None
+
+        self.desk.before_reserve = take
 
     def seed_slots(self, days: int = 21, per_day: int = 3, seed: int = 7) -> int:
         """Release a reproducible scatter of slots over the next ``days`` working days."""
@@ -76,4 +142,10 @@ class Replica:
         self.outbox.clear()
         self.limiter.reset()
         self.switches = Switches()
+        self.faults.clear()
+        self.desk.releases.clear()
+        self.desk.before_reserve = None
         self.captcha.token_lifetime_override = None
+        self.captcha.revoked_before = None
+        self.captcha_mode = self.settings.captcha_mode
+        self.allow_automated_browsers = self.settings.frc_allow_automated_browsers

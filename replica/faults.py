@@ -1,0 +1,73 @@
+"""Fault injection: what the live site does on a bad day.
+
+Rules apply to API requests (``/buergeransicht/api/citizen/…``) whose path
+contains ``path`` (any API path when empty), for ``count`` requests or until
+replica time ``until`` (or until cleared when neither is given).
+
+Kinds: ``error500`` (internalError), ``maintenance`` (503 serviceUnavailable),
+``rate_limit`` (429 rateLimitExceeded, a "storm"), ``reset`` (the connection
+breaks mid-answer), ``timeout`` (the request hangs ``fault_hang_s``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+FaultKind = Literal["error500", "maintenance", "rate_limit", "reset", "timeout"]
+FAULT_KINDS: tuple[str, ...] = ("error500", "maintenance", "rate_limit", "reset", "timeout")
+
+
+@dataclass
+class FaultRule:
+    kind: str
+    path: str = ""
+    count: int | None = None
+    until: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(FAULT_KINDS)}")
+        if self.count is not None and self.count < 1:
+            raise ValueError("count must be >= 1")
+
+    def active(self, path: str, now: float) -> bool:
+        if self.until is not None and now >= self.until:
+            return False
+        if self.count is not None and self.count <= 0:
+            return False
+        return self.path in path
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Faults:
+    latency_s: float = 0.0
+    rules: list[FaultRule] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, rule: FaultRule) -> None:
+        with self._lock:
+            self.rules.append(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.rules.clear()
+            self.latency_s = 0.0
+
+    def take(self, path: str, now: float) -> FaultRule | None:
+        """The first rule that hits this request (consuming one of its ``count``)."""
+        with self._lock:
+            for rule in self.rules:
+                if rule.active(path, now):
+                    if rule.count is not None:
+                        rule.count -= 1
+                    return rule
+            return None
+
+    def to_json(self) -> dict:
+        with self._lock:
+            return {"latencyS": self.latency_s, "rules": [r.to_json() for r in self.rules]}
