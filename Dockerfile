@@ -15,6 +15,7 @@ COPY selectors ./selectors
 RUN pip install --no-cache-dir .
 
 ENV MTA_CHROMIUM_PATH=/usr/bin/chromium \
+    MTA_SELECTORS_DIR=/app/selectors \
     MTA_DATABASE_URL=sqlite:////data/mta.db \
     MTA_RECORDINGS_DIR=/data/recordings
 RUN mkdir -p /data && chown mta /data

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from . import __version__
-from .config import get_settings
+from .config import Settings, get_settings
 from .logs import setup_logging
 
 app = typer.Typer(help="Munich Termin Automator: watches the city's booking site and books for you.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
+err = Console(stderr=True)
 
 
 @app.callback()
 def _main() -> None:
     setup_logging(get_settings().log_level)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -43,8 +57,239 @@ def replica(
     if seed_slots:
         count = site.seed_slots()
         console.print(f"released {count} slots over the next three weeks")
+    console.print(f"booking page: http://{host}:{port}/buergerservice/terminvereinbarung.html")
     console.print(f"API: http://{host}:{port}{site.settings.api_prefix}/")
     serve_forever(site, host, port)
+
+
+def _person(settings: Settings, email: str, person: str | None) -> str:
+    if person or settings.person:
+        return person or settings.person
+    return "p-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
+
+
+def _catalogue(settings: Settings) -> tuple[dict[int, int], dict[int, set[int]]] | None:
+    """The site's services (max counts) and which offices offer them, for validating a request."""
+    import httpx
+
+    try:
+        body = httpx.get(settings.api_url.rstrip("/") + "/offices-and-services/", timeout=15).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    services = {s["id"]: int(s.get("maxQuantity") or 1) for s in body.get("services", [])}
+    offices: dict[int, set[int]] = {}
+    for relation in body.get("relations", []):
+        offices.setdefault(relation["serviceId"], set()).add(relation["officeId"])
+    return services, offices
+
+
+@app.command()
+def book(
+    service: int = typer.Option(..., help="service id, e.g. 1063453 (Reisepass)"),
+    office: list[int] = typer.Option([], help="acceptable office id (repeat); default: any office of the service"),
+    date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"], help="first acceptable day"),
+    date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="last acceptable day"),
+    time_window: str = typer.Option("00:00-23:59", "--time", help="acceptable start times, HH:MM-HH:MM (Munich)"),
+    weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so", help="acceptable weekdays, e.g. mo,di,mi"),
+    count: int = typer.Option(1, help="number of persons / documents"),
+    first_name: str = typer.Option(None, help="default: MTA_CONTACT_FIRST_NAME"),
+    last_name: str = typer.Option(None, help="default: MTA_CONTACT_LAST_NAME"),
+    email: str = typer.Option(None, help="default: MTA_CONTACT_EMAIL"),
+    phone: str = typer.Option(None, help="default: MTA_CONTACT_PHONE"),
+    person: str = typer.Option(None, help="stable id of the person (default: derived from the e-mail)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of progress"),
+) -> None:
+    """Run one booking attempt now and print its outcome."""
+    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+
+    from .attempts import BookingBlocked
+    from .db import open_database
+    from .progress import ConsoleProgress
+    from .recovery import settle_unfinished
+    from .runner import run_booking
+    from .site_api import SiteApi
+
+    settings = get_settings()
+    if "MTA_LOG_LEVEL" not in __import__("os").environ:
+        setup_logging("WARNING")  # the progress lines say it already
+    today = date.today()
+    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
+                      email or settings.contact_email, phone or settings.contact_phone)
+    try:
+        start, end = parse_time_window(time_window)
+        request = BookingRequest(
+            service_id=service, office_ids=tuple(office), count=count,
+            date_from=date_from.date() if date_from else today,
+            date_to=date_to.date() if date_to else date.fromordinal(today.toordinal() + 182),
+            weekdays=parse_weekdays(weekdays), time_from=start, time_to=end, contact=contact,
+            person=_person(settings, contact.email, person),
+        )
+        request.validate(today)  # bad dates, counts and contact details: before any request or browser
+        known = _catalogue(settings)
+        if known is not None:
+            request.validate(today, *known)
+    except InvalidRequest as exc:
+        fail(str(exc))
+
+    sessions = open_database(settings.database_url)
+    site_api = SiteApi(settings.api_url)
+    try:
+        settled = settle_unfinished(sessions, site_api)
+    finally:
+        site_api.close()
+    for line in settled:
+        err.print(f"[yellow]settled[/] {line}")
+    progress = None if as_json else ConsoleProgress(console)
+    if not as_json:
+        console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
+    try:
+        result = asyncio.run(run_booking(settings, sessions, request, progress=progress))
+    except BookingBlocked as exc:
+        fail(str(exc))
+        return
+    outcome = result.outcome
+    payload = {
+        "outcome": outcome.kind.value,
+        "reason": outcome.reason,
+        "office": outcome.office_name,
+        "officeId": outcome.office_id,
+        "slotTime": datetime.fromtimestamp(outcome.slot_ts).astimezone().isoformat() if outcome.slot_ts else None,
+        "processId": outcome.process_id,
+        "attemptId": result.attempt_id,
+        "tracePath": str(result.trace_path) if result.trace_path else None,
+        "handoffLink": outcome.handoff_link,
+        "diff": outcome.diff,
+        "stepSeconds": result.step_seconds,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        colour = "green" if outcome.kind.succeeded else "red"
+        console.print(f"[bold {colour}]{outcome.kind.value}[/]: {outcome.reason}")
+        for line in outcome.diff:
+            console.print(f"  [yellow]diff[/] {line}")
+        if outcome.handoff_link:
+            console.print(f"  finish here: {outcome.handoff_link}")
+        if result.trace_path:
+            console.print(f"  trace: {result.trace_path}  (mta trace {result.attempt_id})")
+    raise typer.Exit(0 if outcome.kind.succeeded else 1)
+
+
+def _with_page(coro_factory):
+    """Run a follow-up flow on a fresh page of Debian's Chromium."""
+    from playwright.async_api import async_playwright
+
+    from .browser import launch_chromium, new_site_context
+
+    async def run():
+        settings = get_settings()
+        async with async_playwright() as playwright:
+            browser = await launch_chromium(playwright, settings)
+            try:
+                context = await new_site_context(browser)
+                return await coro_factory(await context.new_page(), settings)
+            finally:
+                await browser.close()
+
+    return asyncio.run(run())
+
+
+@app.command()
+def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
+    """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
+    from flows.follow_up import activate as activate_flow
+    from flows.links import BadLink, parse_link
+
+    from .runner import selector_book
+
+    try:
+        parse_link(link)
+    except BadLink as exc:
+        fail(str(exc))
+    outcome = _with_page(lambda page, s: activate_flow(page, selector_book(s), s.api_url, link))
+    _mark_process(link, "confirmed" if outcome.kind.value == "confirmed" else None)
+    colour = "green" if outcome.kind.succeeded else "red"
+    console.print(f"[bold {colour}]{outcome.kind.value}[/]: {outcome.reason}")
+    raise typer.Exit(0 if outcome.kind.succeeded else 1)
+
+
+@app.command()
+def cancel(link: str = typer.Argument(..., help="the manage (or activation) link of the appointment")) -> None:
+    """Cancel an appointment through the site's manage page."""
+    from flows.follow_up import cancel as cancel_flow
+    from flows.links import BadLink, manage_link, parse_link
+
+    from .runner import selector_book
+
+    try:
+        parse_link(link)
+    except BadLink as exc:
+        fail(str(exc))
+    result = _with_page(lambda page, s: cancel_flow(page, selector_book(s), s.api_url, manage_link(link)))
+    if result.cancelled:
+        _mark_process(link, "cancelled")
+    console.print(("[green]cancelled[/]" if result.cancelled else "[red]not cancelled[/]") + f": {result.message}")
+    raise typer.Exit(0 if result.cancelled else 1)
+
+
+def _mark_process(link: str, status: str | None) -> None:
+    """Record in the attempts what happened to the process behind a link."""
+    from sqlalchemy import select
+
+    from flows.links import parse_link
+
+    from .db import open_database
+    from .models import Attempt
+
+    if status is None:
+        return
+    process_id, _ = parse_link(link)
+    sessions = open_database(get_settings().database_url)
+    with sessions.begin() as session:
+        for attempt in session.scalars(select(Attempt).where(Attempt.process_id == process_id)):
+            attempt.process_status = status
+            if status == "confirmed":
+                attempt.outcome = "confirmed"
+
+
+@app.command()
+def attempts(limit: int = typer.Option(20, help="how many, newest first")) -> None:
+    """List recent booking attempts."""
+    from sqlalchemy import select
+
+    from .db import open_database
+    from .models import Attempt
+
+    sessions = open_database(get_settings().database_url)
+    table = Table("id", "started", "service", "phase", "outcome", "process", "status", "trace")
+    with sessions() as session:
+        for a in session.scalars(select(Attempt).order_by(Attempt.id.desc()).limit(limit)):
+            table.add_row(str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", str(a.service_id), a.phase,
+                          a.outcome or "…", str(a.process_id or ""), a.process_status or "", "yes" if a.trace_path else "")
+    console.print(table)
+
+
+@app.command()
+def trace(
+    attempt_id: int = typer.Argument(..., help="attempt id (see mta attempts)"),
+    port: int = typer.Option(9322, help="port of the trace viewer (0 = any free port)"),
+    host: str = typer.Option(None, help="address to serve on (default: MTA_TRACE_VIEWER_HOST, loopback)"),
+) -> None:
+    """Open an attempt's Playwright trace in the trace viewer (served on a port)."""
+    from .db import open_database
+    from .models import Attempt
+    from .trace_viewer import serve_trace
+
+    settings = get_settings()
+    sessions = open_database(settings.database_url)
+    with sessions() as session:
+        attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        fail(f"no attempt {attempt_id}")
+    if not attempt.trace_path or not Path(attempt.trace_path).exists():
+        fail(f"attempt {attempt_id} kept no trace (successful attempts keep none unless "
+             "MTA_KEEP_TRACES_ON_SUCCESS=true; traces expire after MTA_TRACE_RETENTION_DAYS)")
+    serve_trace(Path(attempt.trace_path), host or settings.trace_viewer_host, port, settings.chromium_path, console)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,22 @@ class Settings(BaseSettings):
     chromium_path: Path = Path("/usr/bin/chromium")
     log_level: str = "INFO"
 
+    # Traces (Playwright trace files of attempts; private, pruned after the retention).
+    keep_traces_on_success: bool = False
+    trace_retention_days: int = 14
+    trace_viewer_host: str = "127.0.0.1"
+
+    # The person booked for (contact details are used on the site's form only, never logged).
+    person: str = Field("", description="a stable id of the person; default: derived from the e-mail")
+    contact_first_name: str = ""
+    contact_last_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+
+    # Flow limits.
+    step_timeout_s: float = 30.0
+    max_slot_tries: int = 5
+
 
 def get_settings() -> Settings:
     return Settings()

@@ -1,0 +1,81 @@
+"""The agent's records in SQLite (SQLAlchemy 2). Schema changes go through alembic."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Attempt(Base):
+    """One booking attempt, written before the flow acts and closed after.
+
+    ``phase`` is the write-ahead marker: ``started`` → ``reserving`` (a reserve
+    is about to be sent, ``reserve_sent_at`` set) → ``reserved`` (processId
+    and authKey committed) → ``closed``.
+    """
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    site: Mapped[str] = mapped_column(String(200))
+    person: Mapped[str] = mapped_column(String(64), index=True)
+    watch_id: Mapped[int | None] = mapped_column(Integer)
+    service_id: Mapped[int] = mapped_column(Integer, index=True)
+    request: Mapped[dict] = mapped_column(JSON)  # wanted offices, dates, times, count (no contact data)
+    phase: Mapped[str] = mapped_column(String(20), default="started")
+    office_id: Mapped[int | None] = mapped_column(Integer)
+    slot_ts: Mapped[int | None] = mapped_column(Integer)
+    reservation_minutes: Mapped[int | None] = mapped_column(Integer)
+    reserve_sent_at: Mapped[float | None] = mapped_column(Float)
+    process_id: Mapped[int | None] = mapped_column(Integer)
+    auth_key: Mapped[str | None] = mapped_column(String(64))
+    process_status: Mapped[str | None] = mapped_column(String(20))  # reserved/preconfirmed/confirmed/cancelled/gone
+    tries: Mapped[list] = mapped_column(JSON, default=list)  # [{officeId, slot, result}]
+    step_seconds: Mapped[dict] = mapped_column(JSON, default=dict)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(Text)
+    diff: Mapped[list] = mapped_column(JSON, default=list)
+    handoff_link: Mapped[str | None] = mapped_column(Text)
+    activation_deadline: Mapped[float | None] = mapped_column(Float)
+    trace_path: Mapped[str | None] = mapped_column(Text)
+
+
+class OrphanReservation(Base):
+    """A reserve whose answer was never saved: it may hold a slot until ``hold_until``."""
+
+    __tablename__ = "orphan_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"))
+    person: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[int] = mapped_column(Integer)
+    office_id: Mapped[int | None] = mapped_column(Integer)
+    slot_ts: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[float] = mapped_column(Float)
+    hold_until: Mapped[float] = mapped_column(Float)
+
+
+class PagePattern(Base):
+    """The last good structural fingerprint of one step of one site."""
+
+    __tablename__ = "page_patterns"
+    __table_args__ = (UniqueConstraint("site", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(40))
+    fingerprint: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

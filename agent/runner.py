@@ -1,0 +1,112 @@
+"""One booking attempt, end to end: guard, record, browser, trace, flow, close.
+
+This is the "book → record" part of the data path; the watcher (and ``mta
+book``) call :func:`run_booking`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from loguru import logger
+from playwright.async_api import async_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.booking import BookingFlow, BookingObserver, Target
+from flows.locators import SelectorBook, load_selector_book
+from flows.outcomes import Outcome, OutcomeKind
+from flows.request import BookingRequest
+
+from .attempts import AttemptRecorder, SqlPatternStore
+from .browser import launch_chromium, new_site_context
+from .config import Settings
+from .models import OrphanReservation
+from .site_api import SiteApi
+from .tracing import prepare_recordings, start_trace, stop_trace
+
+SELECTOR_FILE = "munich.toml"
+
+
+@dataclass
+class AttemptResult:
+    attempt_id: int
+    outcome: Outcome
+    trace_path: Path | None
+    step_seconds: dict[str, float]
+    tries: list[dict]
+
+
+def selector_book(settings: Settings) -> SelectorBook:
+    return load_selector_book(settings.selectors_dir / SELECTOR_FILE)
+
+
+def held_by_orphans(sessions: sessionmaker[Session], now: float | None = None) -> set[tuple[int, int]]:
+    """Slots a lost reserve answer may still hold: never reserve them before they lapse."""
+    now = time.time() if now is None else now
+    with sessions() as session:
+        rows = session.scalars(select(OrphanReservation).where(OrphanReservation.hold_until > now))
+        return {(o.office_id, o.slot_ts) for o in rows if o.office_id and o.slot_ts}
+
+
+class _Fanout:
+    """Passes each observer call to the recorder and to an optional progress display."""
+
+    def __init__(self, *observers: BookingObserver) -> None:
+        self.observers = [o for o in observers if o is not None]
+
+    def __getattr__(self, name: str):
+        def call(*args: object) -> None:
+            for observer in self.observers:
+                getattr(observer, name)(*args)
+        return call
+
+
+async def run_booking(settings: Settings, sessions: sessionmaker[Session], request: BookingRequest,
+                      progress: BookingObserver | None = None, watch_id: int | None = None) -> AttemptResult:
+    book = selector_book(settings)
+    target = Target(settings.booking_url, settings.api_url)
+    prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
+    recorder = AttemptRecorder.begin(sessions, target.site, request, watch_id=watch_id)
+    observer = _Fanout(recorder, progress)
+    outcome: Outcome
+    trace_path: Path | None = None
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright, settings)
+        try:
+            context = await new_site_context(browser)
+            context.set_default_timeout(settings.step_timeout_s * 1000)
+            await start_trace(context, recorder.id)
+            page = await context.new_page()
+            flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
+                               excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries)
+            try:
+                outcome = await flow.run(request)
+            except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome
+                logger.exception("attempt {} failed unexpectedly", recorder.id)
+                outcome = Outcome(OutcomeKind.SITE_ERROR, f"unexpected error: {type(exc).__name__}")
+            keep = not outcome.kind.succeeded or settings.keep_traces_on_success
+            trace_path = await stop_trace(context, settings.recordings_dir, recorder.id, keep)
+            await context.close()
+        finally:
+            await browser.close()
+    _give_back_if_failed(settings, recorder, outcome)
+    recorder.close(outcome, str(trace_path) if trace_path else None)
+    attempt = recorder.load()
+    return AttemptResult(recorder.id, outcome, trace_path, dict(attempt.step_seconds), list(attempt.tries))
+
+
+def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome: Outcome) -> None:
+    """A slot held by an attempt that did not reach "reserved" is cancelled, not left to lapse."""
+    attempt = recorder.load()
+    if outcome.kind.succeeded or not attempt.process_id or not attempt.auth_key:
+        return
+    api = SiteApi(settings.api_url)
+    try:
+        status = api.cancel(attempt.process_id, attempt.auth_key)
+    finally:
+        api.close()
+    recorder._update(process_status="cancelled" if status.status in ("cancelled", "gone") else attempt.process_status)
+    recorder.note(f"gave back the held slot (process {attempt.process_id}): {status.status}")

@@ -1,0 +1,272 @@
+"""The booking flow: from a wanted appointment to a reserved one, through the site's own pages.
+
+open the deep link → count → captcha → "Weiter" (calendar) → offices → earliest
+matching day and slot → reserve → contact → consent → "Termin reservieren".
+Every answer the page gets is checked: a rate limit ends as "rate limited",
+maintenance and failures as "site error", a slot someone else took moves on
+to the next match, an expired captcha token is solved again, and a control
+that can no longer be found, or a step whose structure changed, ends as
+"site changed" with a diff instead of a wrong booking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+
+from .captcha import detect_captcha
+from .fingerprint import PatternStore, StepPrint, merge, print_diff, shape
+from .locators import ControlNotFound, Resolver, SelectorBook
+from .network import ApiCapture
+from .outcomes import FlowStop, Outcome, OutcomeKind
+from .pages import AppointmentStep, ContactStep, ServiceStep, SummaryStep
+from .pages.base import CaptchaExpired
+from .request import BookingRequest
+
+CAPTCHA_ROUNDS = 3
+
+
+class BookingObserver(Protocol):
+    """Told about every step as it happens (the attempt recorder and the progress display)."""
+
+    def step_done(self, name: str, seconds: float) -> None: ...
+
+    def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None: ...
+
+    def reserved(self, process: dict) -> None: ...
+
+    def slot_taken(self, office_id: int, slot_ts: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class SiteChanged(Exception):
+    def __init__(self, diff: list[str]) -> None:
+        super().__init__("; ".join(diff))
+        self.diff = diff
+
+
+@dataclass
+class Target:
+    booking_url: str
+    api_url: str
+
+    @property
+    def site(self) -> str:
+        return urlsplit(self.booking_url).netloc or self.booking_url
+
+    def deep_link(self, service_id: int, office_id: int | None = None) -> str:
+        base = self.booking_url.split("#", 1)[0]
+        return f"{base}#/services/{service_id}" + (f"/locations/{office_id}" if office_id else "")
+
+
+@dataclass
+class Catalogue:
+    service_name: str
+    office_names: dict[int, str]
+    offices_of_service: list[int]
+    reservation_minutes: int = 15
+
+    @classmethod
+    def from_answer(cls, body: object, service_id: int) -> Catalogue:
+        data = body if isinstance(body, dict) else {}
+        service = next((s for s in data.get("services", []) if s.get("id") == service_id), None)
+        if service is None:
+            raise FlowStop(Outcome(OutcomeKind.NO_MATCH, f"the site does not offer service {service_id} (any more)"))
+        offices = sorted({r["officeId"] for r in data.get("relations", []) if r.get("serviceId") == service_id})
+        names = {o["id"]: o.get("name", str(o["id"])) for o in data.get("offices", [])}
+        minutes = [int((o.get("scope") or {}).get("reservationDuration") or 15)
+                   for o in data.get("offices", []) if o.get("id") in offices]
+        return cls(service["name"], names, offices, max(minutes) if minutes else 15)
+
+
+@dataclass
+class BookingFlow:
+    page: Page
+    book: SelectorBook
+    target: Target
+    observer: BookingObserver
+    patterns: PatternStore | None = None
+    excluded_slots: set[tuple[int, int]] = field(default_factory=set)  # (officeId, unix) never to reserve
+    max_slot_tries: int = 5
+
+    def __post_init__(self) -> None:
+        self.capture = ApiCapture(self.page, self.target.api_url)
+        self.locate = Resolver(self.page, self.book)
+
+    async def run(self, request: BookingRequest) -> Outcome:
+        try:
+            for round_ in range(CAPTCHA_ROUNDS):
+                try:
+                    return await self._walk(request)
+                except CaptchaExpired as expired:
+                    self.observer.note(f"the site refused the captcha token ({expired}); solving again "
+                                       f"({round_ + 1}/{CAPTCHA_ROUNDS})")
+            return Outcome(OutcomeKind.SITE_ERROR, "the site kept refusing fresh captcha tokens")
+        except FlowStop as stop:
+            return stop.outcome
+        except SiteChanged as changed:
+            return Outcome(OutcomeKind.SITE_CHANGED, "the site's structure changed; nothing was booked",
+                           diff=changed.diff)
+        except ControlNotFound as missing:
+            state = await ServiceStep(self.page, self.locate, self.capture).site_state()
+            if state is not None:
+                return state.outcome
+            return Outcome(OutcomeKind.SITE_CHANGED, f"the page no longer has the control {missing.control!r}; "
+                           "nothing was booked", diff=[str(missing)])
+        except (TimeoutError, asyncio.TimeoutError) as exc:
+            return Outcome(OutcomeKind.TIMEOUT, f"the site did not answer in time ({exc or 'no answer'})")
+        except PlaywrightError as exc:
+            message = str(exc).splitlines()[0]
+            kind = OutcomeKind.TIMEOUT if "Timeout" in message else OutcomeKind.SITE_ERROR
+            return Outcome(kind, f"the browser could not complete the step: {message}")
+
+    # -- the walk ---------------------------------------------------------------------
+    async def _walk(self, request: BookingRequest) -> Outcome:
+        service = ServiceStep(self.page, self.locate, self.capture)
+        single = request.office_ids[0] if len(request.office_ids) == 1 else None
+
+        async with self._step("open") as s:
+            answer = await service.open(self.target.booking_url, request.service_id, single)
+            catalogue = Catalogue.from_answer(answer.body, request.service_id)
+            s.api("offices-and-services/", answer.body)
+
+        async with self._step("service"):
+            await service.set_count(request.service_id, catalogue.service_name, request.count)
+            handler = await detect_captcha(self.locate, self.capture, request.service_id)
+            result = await handler.solve()
+            if result.kind == "handoff":
+                raise FlowStop(Outcome(OutcomeKind.CAPTCHA_HANDOFF,
+                                       f"{result.reason}. Please finish on your own device: open the link, solve the "
+                                       "captcha and pick a slot.",
+                                       handoff_link=self.target.deep_link(request.service_id, single)))
+            if result.kind == "failed":
+                raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, result.reason))
+            if result.kind == "solved":
+                self.observer.note(f"captcha solved ({handler.name})")
+
+        appointment = AppointmentStep(self.page, self.locate, self.capture)
+        async with self._step("calendar") as s:
+            answers = await service.proceed()
+            if any("noAppointmentForThisScope" in a.error_codes for a in answers[-1:]):
+                raise FlowStop(Outcome(OutcomeKind.NO_MATCH, "the site has no free appointment for this service"))
+            if request.office_ids and not single:
+                await appointment.restrict_offices(set(request.office_ids), catalogue.office_names,
+                                                   catalogue.offices_of_service)
+            s.api("available-calendar/", appointment.latest_calendar().body if appointment.latest_calendar() else None)
+
+        process = await self._reserve_earliest(request, appointment, catalogue)
+
+        contact = ContactStep(self.page, self.locate, self.capture)
+        async with self._step("contact") as s:
+            await contact.fill(request.contact)
+            answer = await contact.submit()
+            if answer.error_codes:
+                raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, f"the site refused the contact details: "
+                                       f"{', '.join(answer.error_codes)}", process_id=process.get("processId")))
+            s.api("update-appointment/", answer.body)
+
+        async with self._step("preconfirm") as s:
+            answer = await SummaryStep(self.page, self.locate, self.capture).reserve()
+            if answer.error_codes:
+                raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, f"the site refused the reservation: "
+                                       f"{', '.join(answer.error_codes)}", process_id=process.get("processId")))
+            s.api("preconfirm-appointment/", answer.body)
+        body = answer.body if isinstance(answer.body, dict) else {}
+        minutes = int((body.get("scope") or {}).get("activationDuration") or 60)
+        office_id = int(body.get("officeId") or process["officeId"])
+        return Outcome(
+            OutcomeKind.RESERVED,
+            f"reserved; the city e-mailed an activation link to be opened within {minutes} minutes",
+            office_id=office_id,
+            office_name=catalogue.office_names.get(office_id),
+            slot_ts=int(body.get("timestamp") or process["timestamp"]),
+            process_id=int(body.get("processId") or process["processId"]),
+            activation_deadline=time.time() + minutes * 60,
+        )
+
+    async def _reserve_earliest(self, request: BookingRequest, appointment: AppointmentStep,
+                                catalogue: Catalogue) -> dict:
+        tries = 0
+        async with self._step("reserve") as s:
+            for day in appointment.available_days():
+                d = date.fromisoformat(day)
+                if not (request.date_from <= d <= request.date_to) or d.weekday() not in request.weekdays:
+                    continue
+                slots = await appointment.open_day(day)
+                candidates = sorted(
+                    (ts, office)
+                    for office, stamps in slots.items()
+                    for ts in stamps
+                    if request.accepts(office, ts) and (office, ts) not in self.excluded_slots
+                )
+                for ts, office in candidates:
+                    await appointment.pick_slot(office, catalogue.office_names.get(office, ""), ts)
+                    self.observer.reserving(office, ts, catalogue.reservation_minutes)
+                    answer = await appointment.reserve()
+                    if "appointmentNotAvailable" in answer.error_codes:
+                        tries += 1
+                        self.observer.slot_taken(office, ts)
+                        if tries >= self.max_slot_tries:
+                            raise FlowStop(Outcome(OutcomeKind.SLOT_TAKEN,
+                                                   f"{tries} matching slots were taken by others first"))
+                        continue
+                    if answer.error_codes:
+                        raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site refused the reservation: "
+                                               + ", ".join(answer.error_codes)))
+                    process = answer.body if isinstance(answer.body, dict) else {}
+                    if "processId" not in process:
+                        raise SiteChanged(["reserve: API reserve-appointment/ answered without processId"])
+                    self.observer.reserved(process)
+                    s.api("reserve-appointment/", process)
+                    return process
+        if tries:
+            raise FlowStop(Outcome(OutcomeKind.SLOT_TAKEN, f"all {tries} matching slots were taken by others first"))
+        raise FlowStop(Outcome(OutcomeKind.NO_MATCH, "no free slot matches the wanted offices, dates and times"))
+
+    # -- steps: timing and fingerprints ------------------------------------------------
+    def _step(self, name: str) -> _Step:
+        return _Step(self, name)
+
+    def _describe(self, control: str, index: int) -> str:
+        strategies = self.book.strategies(control)
+        return f"strategy {index} {strategies[index].describe()}" if index < len(strategies) else f"strategy {index}"
+
+
+class _Step:
+    """Times a step and checks its fingerprint against the last good one."""
+
+    def __init__(self, flow: BookingFlow, name: str) -> None:
+        self.flow, self.name = flow, name
+        self.print = StepPrint(step=name)
+
+    def api(self, endpoint: str, body: object) -> None:
+        if body is not None:
+            self.print.api[endpoint] = shape(body)
+
+    async def __aenter__(self) -> _Step:
+        self.started = time.perf_counter()
+        self.flow.locate.matched = {}
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        self.flow.observer.step_done(self.name, time.perf_counter() - self.started)
+        self.print.controls = dict(self.flow.locate.matched)
+        store = self.flow.patterns
+        if store is None or exc_type is not None:
+            return
+        known = store.load(self.flow.target.site, self.name)
+        if known is not None:
+            diff = print_diff(known, self.print, self.flow._describe)
+            if diff:
+                raise SiteChanged(diff)
+            store.save(self.flow.target.site, self.name, merge(known, self.print))
+        else:
+            store.save(self.flow.target.site, self.name, self.print)

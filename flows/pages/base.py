@@ -1,0 +1,58 @@
+"""What every step page shares: the resolver, the API capture, and the site's error states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playwright.async_api import Page
+
+from ..locators import Resolver
+from ..network import ApiAnswer, ApiCapture
+from ..outcomes import FlowStop, Outcome, OutcomeKind
+
+CAPTCHA_ERRORS = {"captchaMissing", "captchaInvalid", "captchaExpired"}
+
+
+class CaptchaExpired(Exception):
+    """The site refused the captcha token mid-flow: solve again."""
+
+
+def site_stop(answer: ApiAnswer) -> FlowStop | None:
+    """The flow-ending outcome an API answer implies, if any (never "no slots" for a rate limit)."""
+    codes = answer.error_codes
+    if answer.status == 429 or "rateLimitExceeded" in codes:
+        return FlowStop(Outcome(OutcomeKind.RATE_LIMITED, "the site's rate limit answered 429 rateLimitExceeded"))
+    if answer.status == 503 or "serviceUnavailable" in codes:
+        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site is in maintenance (503 serviceUnavailable)"))
+    if "IP_BLACKLISTED" in codes:
+        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site blocked this IP address (IP_BLACKLISTED)"))
+    if answer.status >= 500 or answer.body is None:
+        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, f"the site failed ({answer.endpoint} answered {answer.status})"))
+    return None
+
+
+@dataclass
+class StepPage:
+    page: Page
+    locate: Resolver
+    capture: ApiCapture
+
+    def check(self, answer: ApiAnswer) -> ApiAnswer:
+        """Raise the outcome an error answer implies; return the answer otherwise."""
+        stop = site_stop(answer)
+        if stop is not None:
+            raise stop
+        if CAPTCHA_ERRORS & set(answer.error_codes):
+            raise CaptchaExpired(", ".join(answer.error_codes))
+        return answer
+
+    async def site_state(self) -> FlowStop | None:
+        """The site's own error pages, if one is shown."""
+        shown = await self.locate.first_present(["maintenance_page", "failure_page", "rate_limit_notice"], timeout=0)
+        if shown == "maintenance_page":
+            return FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site shows its maintenance page"))
+        if shown == "failure_page":
+            return FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site shows its system-failure page"))
+        if shown == "rate_limit_notice":
+            return FlowStop(Outcome(OutcomeKind.RATE_LIMITED, "the site shows its rate-limit notice"))
+        return None

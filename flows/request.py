@@ -1,0 +1,108 @@
+"""What a person wants booked, validated before any browser starts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from .timezone import BERLIN
+
+EMAIL_RE = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+PHONE_RE = re.compile(r"^\+?[0-9]\d{6,14}$")
+WEEKDAYS = {"mo": 0, "di": 1, "mi": 2, "do": 3, "fr": 4, "sa": 5, "so": 6,
+            "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+class InvalidRequest(ValueError):
+    """A request the agent refuses before it opens a browser."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    first_name: str
+    last_name: str
+    email: str
+    telephone: str = ""
+
+    def validate(self) -> None:
+        # The city's client-side rules (spec §3): names required, e-mail and phone patterns, ≤ 50 characters.
+        for label, value in (("first name", self.first_name), ("last name", self.last_name)):
+            if not value.strip():
+                raise InvalidRequest(f"{label} is required")
+            if len(value) > 50:
+                raise InvalidRequest(f"{label} is longer than 50 characters")
+        if not EMAIL_RE.match(self.email) or len(self.email) > 50:
+            raise InvalidRequest("the e-mail address is not valid (the site would refuse it)")
+        if self.telephone and not PHONE_RE.match(self.telephone):
+            raise InvalidRequest("the phone number must be digits, optionally starting with +, 7 to 15 long")
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service_id: int
+    office_ids: tuple[int, ...]  # acceptable offices; empty = any office of the service
+    date_from: date
+    date_to: date
+    contact: Contact
+    count: int = 1
+    weekdays: frozenset[int] = field(default_factory=lambda: frozenset(range(7)))
+    time_from: time = time(0, 0)
+    time_to: time = time(23, 59)
+    person: str = "default"
+
+    def accepts(self, office_id: int, unix_seconds: int) -> bool:
+        """Whether a slot (office, start time) is one the person wants."""
+        if self.office_ids and office_id not in self.office_ids:
+            return False
+        moment = datetime.fromtimestamp(unix_seconds, BERLIN)
+        return (
+            self.date_from <= moment.date() <= self.date_to
+            and moment.weekday() in self.weekdays
+            and self.time_from <= moment.time() <= self.time_to
+        )
+
+    def validate(self, today: date, known_services: dict[int, int] | None = None,
+                 known_offices: dict[int, set[int]] | None = None) -> None:
+        """Refuse bad input with a clear message. ``known_*`` come from the site's catalogue when available."""
+        if self.date_to < self.date_from:
+            raise InvalidRequest(f"the date range ends ({self.date_to}) before it starts ({self.date_from})")
+        if self.date_to < today:
+            raise InvalidRequest(f"the date range {self.date_from}…{self.date_to} lies in the past")
+        if not 1 <= self.count <= 10:
+            raise InvalidRequest("count must be between 1 and 10")
+        if self.time_to <= self.time_from:
+            raise InvalidRequest("the time window must end after it starts")
+        if not self.weekdays:
+            raise InvalidRequest("no weekday allowed")
+        if known_services is not None:
+            if self.service_id not in known_services:
+                raise InvalidRequest(f"unknown service {self.service_id}; known: {sorted(known_services)}")
+            if self.count > known_services[self.service_id]:
+                raise InvalidRequest(f"service {self.service_id} allows at most {known_services[self.service_id]}")
+        if known_offices is not None and self.office_ids:
+            offering = known_offices.get(self.service_id, set())
+            if bad := [o for o in self.office_ids if o not in offering]:
+                raise InvalidRequest(f"office(s) {bad} do not offer service {self.service_id}; "
+                                     f"offices that do: {sorted(offering)}")
+        self.contact.validate()
+
+
+def parse_time_window(text: str) -> tuple[time, time]:
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", text.strip())
+    if not match:
+        raise InvalidRequest(f"time window {text!r} is not HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    try:
+        return time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise InvalidRequest(f"time window {text!r}: {exc}") from exc
+
+
+def parse_weekdays(text: str) -> frozenset[int]:
+    days = set()
+    for part in text.lower().replace(" ", "").split(","):
+        if part not in WEEKDAYS:
+            raise InvalidRequest(f"unknown weekday {part!r}; use mo,di,mi,do,fr,sa,so or mon..sun")
+        days.add(WEEKDAYS[part])
+    return frozenset(days)
