@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     # Flow limits.
     step_timeout_s: float = 30.0
+    control_timeout_s: float = Field(10.0, description="seconds a control may take to appear before 'site changed'")
     max_slot_tries: int = 5
 
 

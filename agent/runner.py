@@ -81,7 +81,8 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
             await start_trace(context, recorder.id)
             page = await context.new_page()
             flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
-                               excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries)
+                               excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries,
+                               control_timeout=settings.control_timeout_s)
             try:
                 outcome = await flow.run(request)
             except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome

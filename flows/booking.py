@@ -96,10 +96,11 @@ class BookingFlow:
     patterns: PatternStore | None = None
     excluded_slots: set[tuple[int, int]] = field(default_factory=set)  # (officeId, unix) never to reserve
     max_slot_tries: int = 5
+    control_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         self.capture = ApiCapture(self.page, self.target.api_url)
-        self.locate = Resolver(self.page, self.book)
+        self.locate = Resolver(self.page, self.book, timeout=self.control_timeout)
 
     async def run(self, request: BookingRequest) -> Outcome:
         try:
@@ -254,9 +255,19 @@ class _Step:
     async def __aenter__(self) -> _Step:
         self.started = time.perf_counter()
         self.flow.locate.matched = {}
+        await self._trace_group(start=True)
         return self
 
+    async def _trace_group(self, start: bool) -> None:
+        """Name the step in the trace, so the viewer lists the steps and where one failed."""
+        tracing = self.flow.page.context.tracing
+        try:
+            await (tracing.group(f"step: {self.name}") if start else tracing.group_end())
+        except PlaywrightError:
+            pass  # not tracing
+
     async def __aexit__(self, exc_type, exc, tb) -> None:
+        await self._trace_group(start=False)
         self.flow.observer.step_done(self.name, time.perf_counter() - self.started)
         self.print.controls = dict(self.flow.locate.matched)
         store = self.flow.patterns

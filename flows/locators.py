@@ -125,6 +125,7 @@ class Resolver:
     page: Page
     book: SelectorBook
     matched: dict[str, int] = field(default_factory=dict)
+    timeout: float = 10.0  # seconds a control may take to appear
 
     def _build(self, strategy: Strategy, params: dict[str, object]) -> Locator:
         v = {k: (val.format(**params) if isinstance(val, str) else val) for k, val in strategy.values.items()}
@@ -151,9 +152,9 @@ class Resolver:
                 return locator.first
         return None
 
-    async def find(self, control: str, timeout: float = 10.0, **params: object) -> Locator:
-        """Wait up to ``timeout`` seconds for any strategy to match."""
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def find(self, control: str, timeout: float | None = None, **params: object) -> Locator:
+        """Wait up to ``timeout`` seconds (default: the resolver's) for any strategy to match."""
+        deadline = asyncio.get_running_loop().time() + (self.timeout if timeout is None else timeout)
         while True:
             found = await self.try_find(control, **params)
             if found is not None:

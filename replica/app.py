@@ -56,7 +56,9 @@ class ApiGuard(BaseHTTPMiddleware):
         if replica.switches.maintenance:
             return ApiError("serviceUnavailable").response()
         fault = replica.faults.take(request.url.path, replica.clock.now())
-        if fault is not None:
+        if fault is not None and fault.kind == "expire_tokens":
+            replica.captcha.expire_issued_tokens()
+        elif fault is not None and fault.kind != "hold_answer":
             return await _faulty_answer(fault.kind, replica)
         if replica.faults.latency_s:
             await asyncio.sleep(replica.faults.latency_s)
@@ -68,6 +70,8 @@ class ApiGuard(BaseHTTPMiddleware):
             response: Response = ApiError("requestEntityTooLarge").response()
         else:
             response = await call_next(request)
+        if fault is not None and fault.kind == "hold_answer":
+            await asyncio.sleep(replica.settings.fault_hang_s)
         response.headers.update(decision.headers())
         return response
 

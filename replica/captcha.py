@@ -25,7 +25,8 @@ class CaptchaService:
         self._used_nonces: dict[str, float] = {}  # nonce -> expiresAt, for replay protection
         self._lock = threading.Lock()
         self.token_lifetime_override: float | None = None  # fault injection: short-lived tokens
-        self.revoked_before: float | None = None  # fault injection: tokens issued before expire now
+        self._issued: set[str] = set()
+        self._revoked: set[str] = set()  # fault injection: tokens that expired early
 
     # -- challenge ---------------------------------------------------------
     def create_challenge(self) -> dict:
@@ -70,7 +71,17 @@ class CaptchaService:
         now = int(self.clock.now())
         lifetime = self.token_lifetime_override or self.settings.token_lifetime_s
         claims = {"ip": ip, "iat": now, "exp": int(now + lifetime)}
-        return jwt.encode(claims, self.settings.token_secret, algorithm="HS256")
+        token = jwt.encode(claims, self.settings.token_secret, algorithm="HS256")
+        with self._lock:
+            self._issued.add(token)
+        return token
+
+    def expire_issued_tokens(self) -> int:
+        """Fault: every token issued so far expires now (new ones are unaffected)."""
+        with self._lock:
+            self._revoked |= self._issued
+            self._issued = set()
+            return len(self._revoked)
 
     def check_token(self, token: str | None, ip: str) -> None:
         """Raise ``captchaMissing``/``captchaInvalid``/``captchaExpired`` as the city does."""
@@ -87,5 +98,5 @@ class CaptchaService:
             raise ApiError("captchaInvalid")
         if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] <= self.clock.now():
             raise ApiError("captchaExpired")
-        if self.revoked_before is not None and claims.get("iat", 0) <= self.revoked_before:
+        if token in self._revoked:
             raise ApiError("captchaExpired")

@@ -6,7 +6,9 @@ replica time ``until`` (or until cleared when neither is given).
 
 Kinds: ``error500`` (internalError), ``maintenance`` (503 serviceUnavailable),
 ``rate_limit`` (429 rateLimitExceeded, a "storm"), ``reset`` (the connection
-breaks mid-answer), ``timeout`` (the request hangs ``fault_hang_s``).
+breaks mid-answer), ``timeout`` (the request hangs ``fault_hang_s``, unprocessed),
+``hold_answer`` (processed, the answer held ``fault_hang_s``), ``expire_tokens``
+(every captcha token issued so far expires, then the request proceeds).
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-FaultKind = Literal["error500", "maintenance", "rate_limit", "reset", "timeout"]
-FAULT_KINDS: tuple[str, ...] = ("error500", "maintenance", "rate_limit", "reset", "timeout")
+FaultKind = Literal["error500", "maintenance", "rate_limit", "reset", "timeout", "hold_answer", "expire_tokens"]
+FAULT_KINDS: tuple[str, ...] = ("error500", "maintenance", "rate_limit", "reset", "timeout", "hold_answer",
+                                "expire_tokens")
+# Kinds that let the request through: hold_answer (the site acts, its answer is
+# held ``fault_hang_s``), expire_tokens (captcha tokens issued so far expire first).
+PASS_THROUGH = ("hold_answer", "expire_tokens")
 
 
 @dataclass

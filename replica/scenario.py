@@ -102,7 +102,7 @@ def apply_faults(replica: Replica, body: dict) -> None:
         value = body["tokenLifetimeS"]
         replica.captcha.token_lifetime_override = float(value) if value is not None else None
     if body.get("expireTokens"):
-        replica.captcha.revoked_before = replica.clock.now()
+        replica.captcha.expire_issued_tokens()
     if "expireActivations" in body:
         ids = body["expireActivations"]
         replica.desk.expire_activations(None if ids is True else list(ids))

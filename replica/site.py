@@ -146,6 +146,6 @@ class Replica:
         self.desk.releases.clear()
         self.desk.before_reserve = None
         self.captcha.token_lifetime_override = None
-        self.captcha.revoked_before = None
+        self.captcha.expire_issued_tokens()
         self.captcha_mode = self.settings.captcha_mode
         self.allow_automated_browsers = self.settings.frc_allow_automated_browsers

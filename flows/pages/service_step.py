@@ -11,6 +11,8 @@ class ServiceStep(StepPage):
         """Open the deep link of a service (and office) and wait for the catalogue."""
         since = self.capture.mark()
         fragment = f"#/services/{service_id}" + (f"/locations/{office_id}" if office_id else "")
+        if self.page.url.split("#", 1)[0] == booking_url.split("#", 1)[0]:
+            await self.page.goto("about:blank")  # a fresh load, not just a hash change
         await self.page.goto(booking_url.split("#", 1)[0] + fragment)
         answer = self.check(await self.capture.next("offices-and-services/", since))
         return answer

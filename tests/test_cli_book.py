@@ -1,0 +1,56 @@
+"""``mta book`` as a person or a script runs it: a separate process, real SQLite file, the replica over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.agent_helpers import agent_env
+from tests.replica_helpers import berlin_slot
+
+CONTACT = ["--first-name", "Erika", "--last-name", "Mustermann", "--email", "erika@example.org"]
+
+
+def mta(server, tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, **agent_env(server, tmp_path)}
+    return subprocess.run([sys.executable, "-m", "agent.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--service", "999", *CONTACT], "unknown service 999"),
+        (["--service", "1063453", "--from", "2020-01-01", "--to", "2020-02-01", *CONTACT], "lies in the past"),
+        (["--service", "1063453", "--first-name", "E", "--last-name", "M", "--email", "not-an-email"],
+         "e-mail address is not valid"),
+        (["--service", "1063453", "--office", "10489", *CONTACT], "do not offer service 1063453"),
+        (["--service", "1063453", "--time", "9-12", *CONTACT], "not HH:MM-HH:MM"),
+    ],
+)
+def test_invalid_requests_are_refused_before_any_browser_starts(server, replica, tmp_path, args, message) -> None:
+    done = mta(server, tmp_path, "book", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not (tmp_path / "mta.db").exists()  # no attempt was even recorded
+    assert {r.path.rsplit("/", 2)[-2] for r in replica.requests.all()} <= {"offices-and-services"}
+
+
+@pytest.mark.browser
+def test_json_output_for_scripts(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    slot = berlin_slot(replica, 2, 10)
+    replica.desk.add_slots(102522, [slot])
+    done = mta(server, tmp_path, "book", "--service", "1063453", "--office", "102522", "--time", "08:00-12:00",
+               "--json", *CONTACT)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {"outcome", "reason", "office", "slotTime", "processId", "attemptId", "tracePath"} <= set(result)
+    assert result["outcome"] == "reserved" and result["office"] == "Bürgerbüro Orleansplatz"
+    assert result["processId"] == replica.desk.live_processes()[0].process_id
+    assert "erika" not in done.stderr.lower()  # no personal data in the logs
