@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -28,10 +30,25 @@ def open_database(url: str) -> sessionmaker[Session]:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "head")
+    with _migration_lock(path):
+        command.upgrade(config, "head")
     engine = create_engine(url)
     _sqlite_pragmas(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def _migration_lock(path: Path | None):
+    """Two agent processes starting together (``mta run`` and ``mta book``) migrate one after the other."""
+    if path is None:
+        yield
+        return
+    with open(path.with_name(path.name + ".migrate.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -56,6 +56,7 @@ class ReplicaServer:
 
     def stop(self) -> None:
         self._server.should_exit = True
+        self._server.force_exit = True  # do not wait for requests a fault is holding
         self._thread.join(timeout=10)
 
     def __enter__(self) -> ReplicaServer:
