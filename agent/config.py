@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Traces (Playwright trace files of attempts; private, pruned after the retention).
+    trace_attempts: bool = Field(True, description="record every attempt with Playwright tracing")
     keep_traces_on_success: bool = False
     trace_retention_days: int = 14
     trace_viewer_host: str = "127.0.0.1"

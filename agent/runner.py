@@ -78,7 +78,8 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
         try:
             context = await new_site_context(browser)
             context.set_default_timeout(settings.step_timeout_s * 1000)
-            await start_trace(context, recorder.id)
+            if settings.trace_attempts:
+                await start_trace(context, recorder.id)
             page = await context.new_page()
             flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
                                excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries,
@@ -89,7 +90,8 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
                 logger.exception("attempt {} failed unexpectedly", recorder.id)
                 outcome = Outcome(OutcomeKind.SITE_ERROR, f"unexpected error: {type(exc).__name__}")
             keep = not outcome.kind.succeeded or settings.keep_traces_on_success
-            trace_path = await stop_trace(context, settings.recordings_dir, recorder.id, keep)
+            if settings.trace_attempts:
+                trace_path = await stop_trace(context, settings.recordings_dir, recorder.id, keep)
             await context.close()
         finally:
             await browser.close()
