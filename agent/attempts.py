@@ -83,7 +83,8 @@ class AttemptRecorder:
 
     def reserved(self, process: dict) -> None:
         self._update(phase="reserved", process_id=int(process["processId"]), auth_key=str(process["authKey"]),
-                     office_id=int(process.get("officeId") or 0) or None, process_status="reserved")
+                     office_id=int(process.get("officeId") or 0) or None, process_status="reserved",
+                     reserved_at=time.time())
         self._try("reserved")
         logger.info("attempt {}: slot held as process {}", self.id, process["processId"])
 

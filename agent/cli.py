@@ -106,7 +106,7 @@ def book(
     from .db import open_database
     from .progress import ConsoleProgress
     from .recovery import settle_unfinished
-    from .runner import run_booking
+    from .runner import budget_for, run_booking
     from .site_api import SiteApi
 
     settings = get_settings()
@@ -143,7 +143,7 @@ def book(
     if not as_json:
         console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
     try:
-        result = asyncio.run(run_booking(settings, sessions, request, progress=progress))
+        result = asyncio.run(run_booking(settings, sessions, request, progress=progress, budget=budget_for(settings)))
     except BookingBlocked as exc:
         fail(str(exc))
         return

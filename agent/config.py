@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     contact_email: str = ""
     contact_phone: str = ""
 
+    # Rate budget: one per target site, for every request to its API.
+    budget_requests: int = Field(6, description="requests per budget window (about a person refreshing)")
+    budget_window_s: float = 60.0
+    budget_booking_burst: int = Field(12, description="extra requests a booking may use within a window")
+    site_limit: int = Field(60, description="the site's known per-IP limit (requests per site window)")
+    site_window_s: float = 60.0
+    backoff_s: float = Field(60.0, description="first pause after a 429 without X-RateLimit-Reset")
+    backoff_max_s: float = 900.0
+
+    # Watching.
+    token_refresh_margin_s: float = Field(60.0, description="renew the captcha token this long before it expires")
+    poll_share: float = Field(0.8, description="share of the budget polls may use (the rest: tokens, checks)")
+    context_max_uses: int = 200
+    context_max_age_s: float = 1800.0
+
     # Flow limits.
     step_timeout_s: float = 30.0
     control_timeout_s: float = Field(10.0, description="seconds a control may take to appear before 'site changed'")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,6 +51,9 @@ class Attempt(Base):
     handoff_link: Mapped[str | None] = mapped_column(Text)
     activation_deadline: Mapped[float | None] = mapped_column(Float)
     trace_path: Mapped[str | None] = mapped_column(Text)
+    slot_first_seen: Mapped[float | None] = mapped_column(Float)
+    reserved_at: Mapped[float | None] = mapped_column(Float)
+    warm: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class OrphanReservation(Base):
@@ -79,3 +82,56 @@ class PagePattern(Base):
     step: Mapped[str] = mapped_column(String(40))
     fingerprint: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Person(Base):
+    """Someone the agent books for. Contact details stay in this private file, never in logs."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    first_name: Mapped[str] = mapped_column(String(50))
+    last_name: Mapped[str] = mapped_column(String(50))
+    email: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    chat_id: Mapped[int | None] = mapped_column(Integer)  # Telegram chat, when known
+
+
+class Watch(Base):
+    """What a person wants; watches with the same service, count and offices share one poll."""
+
+    __tablename__ = "watches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    service_id: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    office_ids: Mapped[list] = mapped_column(JSON, default=list)  # sorted; empty = every office of the service
+    date_from: Mapped[str] = mapped_column(String(10))
+    date_to: Mapped[str] = mapped_column(String(10))
+    weekdays: Mapped[list] = mapped_column(JSON, default=lambda: list(range(7)))
+    time_from: Mapped[str] = mapped_column(String(5), default="00:00")
+    time_to: Mapped[str] = mapped_column(String(5), default="23:59")
+    mode: Mapped[str] = mapped_column(String(10), default="auto")  # auto | notify
+    state: Mapped[str] = mapped_column(String(10), default="active")  # active | paused | booked | expired
+    state_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def query_key(self) -> tuple[int, int, tuple[int, ...]]:
+        """Identical queries share one poll stream."""
+        return (self.service_id, self.count, tuple(sorted(self.office_ids)))
+
+
+class Observation(Base):
+    """A slot as the poller saw it: when it first appeared and when it was gone (site time)."""
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service_id: Mapped[int] = mapped_column(Integer, index=True)
+    office_id: Mapped[int] = mapped_column(Integer)
+    slot_ts: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[float] = mapped_column(Float, index=True)
+    gone_at: Mapped[float | None] = mapped_column(Float)

@@ -20,7 +20,12 @@ from flows.locators import SelectorBook, load_selector_book
 from flows.outcomes import Outcome, OutcomeKind
 from flows.request import BookingRequest
 
+from playwright.async_api import Error as PlaywrightError
+
 from .attempts import AttemptRecorder, SqlPatternStore
+from .budget import BOOKING, BudgetConfig, RateBudget
+from .gate import PageGate
+from .poller import PollStream
 from .browser import launch_chromium, new_site_context
 from .config import Settings
 from .models import OrphanReservation
@@ -37,6 +42,15 @@ class AttemptResult:
     trace_path: Path | None
     step_seconds: dict[str, float]
     tries: list[dict]
+
+
+def budget_for(settings: Settings) -> RateBudget:
+    """The one rate budget for the configured site."""
+    return RateBudget(BudgetConfig(
+        requests=settings.budget_requests, window_s=settings.budget_window_s,
+        booking_burst=settings.budget_booking_burst, site_limit=settings.site_limit,
+        site_window_s=settings.site_window_s, backoff_s=settings.backoff_s, backoff_max_s=settings.backoff_max_s,
+    ))
 
 
 def selector_book(settings: Settings) -> SelectorBook:
@@ -65,7 +79,8 @@ class _Fanout:
 
 
 async def run_booking(settings: Settings, sessions: sessionmaker[Session], request: BookingRequest,
-                      progress: BookingObserver | None = None, watch_id: int | None = None) -> AttemptResult:
+                      progress: BookingObserver | None = None, watch_id: int | None = None,
+                      budget: RateBudget | None = None) -> AttemptResult:
     book = selector_book(settings)
     target = Target(settings.booking_url, settings.api_url)
     prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
@@ -81,6 +96,8 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
             if settings.trace_attempts:
                 await start_trace(context, recorder.id)
             page = await context.new_page()
+            if budget is not None:
+                await PageGate(budget, settings.api_url, BOOKING).attach(page)
             flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
                                excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries,
                                control_timeout=settings.control_timeout_s)
@@ -95,10 +112,54 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
             await context.close()
         finally:
             await browser.close()
+    return _finish(settings, recorder, outcome, trace_path)
+
+
+def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcome, trace_path: Path | None) -> AttemptResult:
     _give_back_if_failed(settings, recorder, outcome)
     recorder.close(outcome, str(trace_path) if trace_path else None)
     attempt = recorder.load()
     return AttemptResult(recorder.id, outcome, trace_path, dict(attempt.step_seconds), list(attempt.tries))
+
+
+async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], stream: PollStream,
+                           request: BookingRequest, first_seen: float | None = None,
+                           progress: BookingObserver | None = None, watch_id: int | None = None) -> AttemptResult:
+    """Book on a poll stream's warm page (captcha already solved): a detected slot is held in about a second.
+
+    The page is used up by the booking; the stream prepares a fresh one for its next poll.
+    """
+    if stream.flow is None or stream.page is None or stream.catalogue is None or stream.pooled is None:
+        await stream.ensure_warm()
+    assert stream.flow is not None and stream.pooled is not None and stream.gate is not None and stream.catalogue
+    recorder = AttemptRecorder.begin(sessions, stream.target.site, request, watch_id=watch_id)
+    recorder._update(slot_first_seen=first_seen, warm=True)
+    prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
+    context = stream.pooled.context
+    flow = stream.flow
+    flow.observer = _Fanout(recorder, progress)
+    flow.patterns = SqlPatternStore(sessions)
+    flow.excluded_slots = held_by_orphans(sessions)
+    flow.max_slot_tries = settings.max_slot_tries
+    stream.gate.kind = BOOKING
+    trace_path: Path | None = None
+    try:
+        if settings.trace_attempts:
+            await start_trace(context, recorder.id)
+        try:
+            outcome = await flow.run_prepared(request, stream.catalogue)
+        except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome
+            logger.exception("warm attempt {} failed unexpectedly", recorder.id)
+            outcome = Outcome(OutcomeKind.SITE_ERROR, f"unexpected error: {type(exc).__name__}")
+        if settings.trace_attempts:
+            keep = not outcome.kind.succeeded or settings.keep_traces_on_success
+            try:
+                trace_path = await stop_trace(context, settings.recordings_dir, recorder.id, keep)
+            except PlaywrightError:
+                trace_path = None  # the browser went away with the trace
+    finally:
+        await stream.retire()
+    return _finish(settings, recorder, outcome, trace_path)
 
 
 def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome: Outcome) -> None:

@@ -73,6 +73,7 @@ class Catalogue:
     office_names: dict[int, str]
     offices_of_service: list[int]
     reservation_minutes: int = 15
+    token_expires_at: float | None = None  # the captcha token's exp (site clock), when solved
 
     @classmethod
     def from_answer(cls, body: object, service_id: int) -> Catalogue:
@@ -103,13 +104,19 @@ class BookingFlow:
         self.locate = Resolver(self.page, self.book, timeout=self.control_timeout)
 
     async def run(self, request: BookingRequest) -> Outcome:
+        return await self._guarded(lambda: self._walk(request), request)
+
+    async def _guarded(self, first_try, request: BookingRequest) -> Outcome:
+        """Run a walk; map every way it can end to one outcome. A refused token means a fresh full walk."""
         try:
+            attempt = first_try
             for round_ in range(CAPTCHA_ROUNDS):
                 try:
-                    return await self._walk(request)
+                    return await attempt()
                 except CaptchaExpired as expired:
                     self.observer.note(f"the site refused the captcha token ({expired}); solving again "
                                        f"({round_ + 1}/{CAPTCHA_ROUNDS})")
+                    attempt = lambda: self._walk(request)  # noqa: E731
             return Outcome(OutcomeKind.SITE_ERROR, "the site kept refusing fresh captcha tokens")
         except FlowStop as stop:
             return stop.outcome
@@ -131,6 +138,14 @@ class BookingFlow:
 
     # -- the walk ---------------------------------------------------------------------
     async def _walk(self, request: BookingRequest) -> Outcome:
+        catalogue = await self.prepare(request)
+        return await self.complete(request, catalogue)
+
+    async def prepare(self, request: BookingRequest) -> Catalogue:
+        """Open the deep link, set the count and solve the captcha: the page then waits at "Weiter".
+
+        A page kept in this state (warm) books a detected slot without the load and captcha cost.
+        """
         service = ServiceStep(self.page, self.locate, self.capture)
         single = request.office_ids[0] if len(request.office_ids) == 1 else None
 
@@ -152,7 +167,13 @@ class BookingFlow:
                 raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, result.reason))
             if result.kind == "solved":
                 self.observer.note(f"captcha solved ({handler.name})")
+            catalogue.token_expires_at = result.token_expires_at
+        return catalogue
 
+    async def complete(self, request: BookingRequest, catalogue: Catalogue) -> Outcome:
+        """From a prepared page: calendar, earliest matching slot, reserve, contact, preconfirm."""
+        service = ServiceStep(self.page, self.locate, self.capture)
+        single = request.office_ids[0] if len(request.office_ids) == 1 else None
         appointment = AppointmentStep(self.page, self.locate, self.capture)
         async with self._step("calendar") as s:
             answers = await service.proceed()
@@ -192,6 +213,10 @@ class BookingFlow:
             process_id=int(body.get("processId") or process["processId"]),
             activation_deadline=time.time() + minutes * 60,
         )
+
+    async def run_prepared(self, request: BookingRequest, catalogue: Catalogue) -> Outcome:
+        """Book on a page :meth:`prepare` left warm; falls back to a full walk if its token was refused."""
+        return await self._guarded(lambda: self.complete(request, catalogue), request)
 
     async def _reserve_earliest(self, request: BookingRequest, appointment: AppointmentStep,
                                 catalogue: Catalogue) -> dict:

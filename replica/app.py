@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import asyncio
+from email.utils import formatdate
 
 from starlette.responses import StreamingResponse
 
@@ -35,10 +36,12 @@ class ApiGuard(BaseHTTPMiddleware):
         if not request.url.path.startswith(replica.settings.api_prefix + "/"):
             return await call_next(request)
         ip = client_ip(request)
+        arrived = replica.clock.now()
         response = await self._guarded(request, call_next, replica, ip)
+        response.headers["Date"] = formatdate(replica.clock.now(), usegmt=True)  # the site's clock
         replica.requests.add(
             LoggedRequest(
-                time=replica.clock.now(),
+                time=arrived,
                 ip=ip,
                 method=request.method,
                 path=request.url.path,

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class LoggedRequest:
-    time: float
+    time: float  # replica clock when the request arrived
     ip: str
     method: str
     path: str

@@ -32,7 +32,7 @@ class ReplicaServer:
         self.port = port or free_port(host)
         config = uvicorn.Config(
             create_app(self.replica), host=host, port=self.port, log_level="warning", access_log=False,
-            lifespan="off",
+            lifespan="off", date_header=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="replica", daemon=True)
@@ -67,4 +67,4 @@ class ReplicaServer:
 
 
 def serve_forever(replica: Replica, host: str, port: int) -> None:
-    uvicorn.run(create_app(replica), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(replica), host=host, port=port, log_level="info", date_header=False)

@@ -1,0 +1,40 @@
+"""Telling the person what happened. Console now; the Telegram bot implements the same interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rich.console import Console
+
+
+@dataclass(frozen=True)
+class Notice:
+    person_key: str
+    kind: str  # found | booked | handoff | rate_limited | site_error | failed
+    text: str
+    link: str | None = None
+
+
+class Notifier(Protocol):
+    async def send(self, notice: Notice) -> None: ...
+
+
+@dataclass
+class ConsoleNotifier:
+    console: Console = field(default_factory=Console)
+
+    async def send(self, notice: Notice) -> None:
+        # person_key is a hash, never a name or address
+        link = f"\n    {notice.link}" if notice.link else ""
+        self.console.print(f"[bold]→ {notice.person_key}[/] [{notice.kind}] {notice.text}{link}")
+
+
+@dataclass
+class MemoryNotifier:
+    """Keeps notices (tests, the demo's summary)."""
+
+    notices: list[Notice] = field(default_factory=list)
+
+    async def send(self, notice: Notice) -> None:
+        self.notices.append(notice)

@@ -1,0 +1,76 @@
+"""One Chromium, many short-lived contexts (crawlee's BrowserPool idea, kept small).
+
+Contexts are handed out for a job and retired after ``max_uses`` jobs, after
+``max_age_s``, after an error, or when their captcha token runs out — for
+freshness and bounded memory, never to look like someone else: the rate
+budget is per site, so rotating contexts adds no requests. A Chromium that
+crashed (or was killed) is relaunched on the next request for a context.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from loguru import logger
+from playwright.async_api import Browser, BrowserContext, Playwright
+
+from .browser import launch_chromium, new_site_context
+from .config import Settings
+
+
+@dataclass
+class PooledContext:
+    context: BrowserContext
+    created: float = field(default_factory=time.monotonic)
+    uses: int = 0
+    failed: bool = False
+
+
+class BrowserPool:
+    def __init__(self, playwright: Playwright, settings: Settings, max_uses: int = 50, max_age_s: float = 1800) -> None:
+        self.playwright, self.settings = playwright, settings
+        self.max_uses, self.max_age_s = max_uses, max_age_s
+        self.browser: Browser | None = None
+        self.launches = 0
+        self.retired = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.browser is not None and self.browser.is_connected()
+
+    async def _ensure_browser(self) -> Browser:
+        if not self.alive:
+            if self.browser is not None:
+                logger.warning("Chromium is gone; relaunching")
+            self.browser = await launch_chromium(self.playwright, self.settings)
+            self.launches += 1
+        assert self.browser is not None
+        return self.browser
+
+    async def new_context(self) -> PooledContext:
+        browser = await self._ensure_browser()
+        context = await new_site_context(browser)
+        context.set_default_timeout(self.settings.step_timeout_s * 1000)
+        return PooledContext(context)
+
+    def worn(self, pooled: PooledContext) -> bool:
+        return (pooled.failed or pooled.uses >= self.max_uses
+                or time.monotonic() - pooled.created > self.max_age_s)
+
+    async def retire(self, pooled: PooledContext | None) -> None:
+        if pooled is None:
+            return
+        self.retired += 1
+        try:
+            await pooled.context.close()
+        except Exception:  # noqa: BLE001 - the browser may already be gone
+            pass
+
+    async def close(self) -> None:
+        if self.browser is not None:
+            try:
+                await self.browser.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.browser = None

@@ -1,0 +1,138 @@
+"""The watcher against the replica: shared polls, the budget, auto-booking, 429 storms, crashes, tokens."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+from sqlalchemy import select
+
+from agent.db import open_database
+from agent.models import Attempt, Watch
+from replica.faults import FaultRule
+from tests.replica_helpers import berlin_slot
+from tests.watch_helpers import add, running_watcher, wait_for, watcher_settings
+
+pytestmark = pytest.mark.browser
+
+
+def api_log(replica, kind: str | None = None):
+    logged = [r for r in replica.requests.all()]
+    return [r for r in logged if kind is None or r.path.endswith(f"/{kind}/")]
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_released_slot_is_booked_automatically_on_the_warm_page(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    settings = watcher_settings(server, tmp_path)
+    sessions = open_database(settings.database_url)
+    watch_id = add(sessions, replica, 1, [102522])
+    add(sessions, replica, 1, [102522, 102523], service=1063453)  # the same person's second watch for the service
+    async with running_watcher(settings, sessions) as (watcher, notices):
+        await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
+        slot = berlin_slot(replica, 3, 10)
+        replica.desk.add_slots(102522, [slot])
+        released = replica.clock.now()
+        await wait_for(lambda: watcher.stats.bookings, 60)
+    [booking] = watcher.stats.bookings
+    assert booking["outcome"] == "reserved", booking
+    [process] = replica.desk.live_processes()
+    assert process.timestamp == slot and process.status == "preconfirmed"
+    reserve = [r for r in api_log(replica, "reserve-appointment") if r.status == 200][0]
+    assert 0 < reserve.time - released < 30  # release → reserved, recorded on the site's log
+    with sessions() as session:
+        attempt = session.scalars(select(Attempt)).one()
+        states = {w.id: w.state for w in session.scalars(select(Watch))}
+    assert attempt.warm and attempt.slot_first_seen and attempt.reserved_at
+    assert booking["detectionToReserved"] is not None and booking["detectionToReserved"] < 10
+    assert sorted(states.values()) == ["booked", "paused"]  # one booked, the person's other watch paused
+    assert watch_id in states
+    assert [n.kind for n in notices.notices if n.kind == "booked"] == ["booked"]
+    # the warm page was ready: the booking had no page load and no captcha step of its own
+    assert set(attempt.step_seconds) == {"calendar", "reserve", "contact", "preconfirm"}
+
+
+async def test_hundred_watches_over_five_queries_poll_five_streams_within_the_budget(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    replica.set_captcha_required(False)  # pure poll accounting
+    settings = watcher_settings(server, tmp_path)
+    sessions = open_database(settings.database_url)
+    queries = [[102522], [102523], [102524], [102526], [54261]]
+    for n in range(100):
+        add(sessions, replica, n, queries[n % 5], mode="notify")
+    async with running_watcher(settings, sessions) as (watcher, _):
+        assert len(watcher.streams) == 5
+        await wait_for(lambda: all(s.stream.polls >= 3 for s in watcher.streams.values()), 90)
+    calendars = api_log(replica, "available-calendar")
+    offices = {r.query.split("officeIds=")[1].split("&")[0] for r in calendars}
+    assert offices == {"102522", "102523", "102524", "102526", "54261"}
+    times = [r.time for r in api_log(replica)]
+    assert max_in_window(times, settings.budget_window_s) <= settings.budget_requests
+
+
+async def test_429_storm_backs_off_and_recovers(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    settings = watcher_settings(server, tmp_path)
+    async with running_watcher(settings) as (watcher, notices):
+        add(watcher.sessions, replica, 1, [102522], mode="notify")
+        watcher.refresh_streams()
+        await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
+        replica.settings.rate_window_s = 4  # the storm's X-RateLimit-Reset says: come back in 4 s
+        replica.faults.add(FaultRule(kind="rate_limit"))
+        await wait_for(lambda: watcher.budget.circuit_open, 30)
+        [state] = watcher.streams.values()
+        await wait_for(lambda: state.status == "rate_limited", 10)
+        opened_at, until = replica.clock.now(), watcher.budget.open_until
+        assert until >= opened_at + 2  # honours X-RateLimit-Reset (whole seconds)
+        during = len(replica.requests.all())
+        await wait_for(lambda: not watcher.budget.circuit_open, 30)
+        sent_while_open = [r for r in replica.requests.all()[during:] if r.time < until - 0.05]
+        assert sent_while_open == []
+        replica.faults.clear()
+        polls = state.stream.polls
+        await wait_for(lambda: state.stream.polls > polls and state.status == "watching", 60)
+    assert any(n.kind == "rate_limited" and "not 'no slots'" in n.text for n in notices.notices)
+    assert opened_at < until
+
+
+async def test_chromium_killed_mid_run_is_relaunched_and_nothing_is_lost(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    settings = watcher_settings(server, tmp_path)
+    sessions = open_database(settings.database_url)
+    add(sessions, replica, 1, [102522])
+    async with running_watcher(settings, sessions) as (watcher, _):
+        await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
+        launches = watcher.pool.launches
+        subprocess.run(["pkill", "-9", "-f", "chromium"], check=False)
+        replica.desk.add_slots(102522, [berlin_slot(replica, 4, 9)])
+        await wait_for(lambda: watcher.pool.launches > launches, 60)
+        await wait_for(lambda: watcher.stats.bookings, 90)
+    with sessions() as session:
+        attempts = session.scalars(select(Attempt)).all()
+    assert attempts and all(a.outcome is not None for a in attempts)
+    assert attempts[-1].outcome == "reserved"
+
+
+async def test_token_is_refreshed_before_it_expires(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    replica.settings.token_lifetime_s = 6  # compressed: the city's is 300 s
+    settings = watcher_settings(server, tmp_path, token_refresh_margin_s=2.5)
+    async with running_watcher(settings) as (watcher, _):
+        add(watcher.sessions, replica, 1, [102522], mode="notify")
+        watcher.refresh_streams()
+        await wait_for(lambda: sum(s.stream.polls for s in watcher.streams.values()) >= 25, 120)
+        warmups = sum(s.stream.warmups for s in watcher.streams.values())
+    calendars = api_log(replica, "available-calendar")
+    assert [r for r in calendars if r.status == 400] == []  # never captchaExpired
+    assert warmups >= 3  # several token lifetimes passed, each renewed ahead of time

@@ -1,0 +1,65 @@
+"""Running the watcher inside a test against the replica."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from playwright.async_api import async_playwright
+
+from agent.budget import BudgetConfig, RateBudget
+from agent.db import open_database
+from agent.notifier import MemoryNotifier
+from agent.watcher import Watcher
+from agent.watches import add_watch
+from flows.request import Contact
+from tests.agent_helpers import agent_settings
+
+# Compressed time: the budget's window is 3 s instead of 60 s (6 requests per window, like a person).
+FAST_BUDGET = dict(budget_requests=6, budget_window_s=3.0, budget_booking_burst=12, site_limit=60, site_window_s=6.0,
+                   backoff_s=2.0, backoff_max_s=8.0, token_refresh_margin_s=3.0)
+
+
+def person(n: int) -> Contact:
+    return Contact(f"Person{n}", "Test", f"p{n}@example.org")
+
+
+def watcher_settings(server, tmp: Path, **overrides):
+    return agent_settings(server, tmp, **{**FAST_BUDGET, **overrides})
+
+
+def add(sessions, replica, n: int, offices: list[int], service: int = 1063453, mode: str = "auto", **kw) -> int:
+    today = replica.clock.now_berlin().date()
+    return add_watch(sessions, person(n), service, offices, today, today + timedelta(days=60), mode=mode, **kw)
+
+
+@asynccontextmanager
+async def running_watcher(settings, sessions=None, budget: RateBudget | None = None):
+    sessions = sessions or open_database(settings.database_url)
+    notifier = MemoryNotifier()
+    watcher = Watcher(settings, sessions, notifier, budget)
+    async with async_playwright() as playwright:
+        await watcher.start(playwright)
+        try:
+            yield watcher, notifier
+        finally:
+            await watcher.stop()
+
+
+async def wait_for(condition, timeout: float = 60.0, step: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+def budget(settings) -> RateBudget:
+    return RateBudget(BudgetConfig(requests=settings.budget_requests, window_s=settings.budget_window_s,
+                                   booking_burst=settings.budget_booking_burst, site_limit=settings.site_limit,
+                                   site_window_s=settings.site_window_s, backoff_s=settings.backoff_s,
+                                   backoff_max_s=settings.backoff_max_s))
