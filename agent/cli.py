@@ -292,5 +292,135 @@ def trace(
     serve_trace(Path(attempt.trace_path), host or settings.trace_viewer_host, port, settings.chromium_path, console)
 
 
+watch_app = typer.Typer(help="Watches: what to look for, per person.", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
+
+
+@watch_app.command("add")
+def watch_add(
+    service: int = typer.Option(..., help="service id, e.g. 1063453 (Reisepass)"),
+    office: list[int] = typer.Option([], help="acceptable office id (repeat); default: any"),
+    date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"]),
+    date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"]),
+    time_window: str = typer.Option("00:00-23:59", "--time"),
+    weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so"),
+    count: int = typer.Option(1),
+    mode: str = typer.Option("auto", help="auto (book) or notify (only tell)"),
+    first_name: str = typer.Option(None), last_name: str = typer.Option(None),
+    email: str = typer.Option(None), phone: str = typer.Option(None),
+) -> None:
+    """Add a watch for a person."""
+    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+
+    from .db import open_database
+    from .watches import add_watch
+
+    settings = get_settings()
+    today = date.today()
+    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
+                      email or settings.contact_email, phone or settings.contact_phone)
+    try:
+        start, end = parse_time_window(time_window)
+        days = parse_weekdays(weekdays)
+        request = BookingRequest(service_id=service, office_ids=tuple(office), count=count,
+                                 date_from=date_from.date() if date_from else today,
+                                 date_to=date_to.date() if date_to else date.fromordinal(today.toordinal() + 182),
+                                 weekdays=days, time_from=start, time_to=end, contact=contact)
+        request.validate(today)
+        if mode not in ("auto", "notify"):
+            raise InvalidRequest("mode must be auto or notify")
+    except InvalidRequest as exc:
+        fail(str(exc))
+    watch_id = add_watch(open_database(settings.database_url), contact, service, list(office), request.date_from,
+                         request.date_to, count=count, weekdays=sorted(days), time_from=f"{start:%H:%M}",
+                         time_to=f"{end:%H:%M}", mode=mode)
+    console.print(f"watch {watch_id} added")
+
+
+@watch_app.command("list")
+def watch_list() -> None:
+    """List watches (no personal data shown)."""
+    from sqlalchemy import select
+
+    from .db import open_database
+    from .models import Watch
+
+    table = Table("id", "person", "service", "count", "offices", "dates", "time", "mode", "state")
+    with open_database(get_settings().database_url)() as session:
+        for w in session.scalars(select(Watch).order_by(Watch.id)):
+            table.add_row(str(w.id), str(w.person_id), str(w.service_id), str(w.count),
+                          ",".join(map(str, w.office_ids)) or "any", f"{w.date_from}…{w.date_to}",
+                          f"{w.time_from}-{w.time_to}", w.mode, w.state + (f" ({w.state_reason})" if w.state_reason else ""))
+    console.print(table)
+
+
+@app.command()
+def run(status_every: float = typer.Option(30.0, help="seconds between status lines")) -> None:
+    """Run the agent: watch, poll within the rate budget, book, record, notify. Stops cleanly on SIGTERM."""
+    import signal
+
+    from playwright.async_api import async_playwright
+
+    from .db import open_database
+    from .notifier import ConsoleNotifier
+    from .watcher import Watcher, watch_count
+
+    settings = get_settings()
+    sessions = open_database(settings.database_url)
+
+    async def main() -> None:
+        watcher = Watcher(settings, sessions, ConsoleNotifier(console))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with async_playwright() as playwright:
+            await watcher.start(playwright)
+            console.print(f"watching {watch_count(sessions)} watch(es) in {len(watcher.streams)} poll stream(s); "
+                          f"budget {watcher.budget.state()['budget']}")
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=status_every)
+                except asyncio.TimeoutError:
+                    for line in watcher.status():
+                        console.print(f"  {line['stream']}: {line['status']} {line['detail']} ({line['polls']} polls)")
+            console.print("stopping: finishing the attempt in flight …")
+            await watcher.stop()
+        console.print("stopped")
+
+    asyncio.run(main())
+
+
+@app.command()
+def patterns() -> None:
+    """Show what the release-pattern analyzer learned: when slots tend to appear."""
+    from .db import open_database
+    from .patterns import describe_hour, learn_from_db
+
+    pattern = learn_from_db(open_database(get_settings().database_url))
+    if not pattern.observations:
+        console.print("no observations yet: run the agent (mta run) for a while")
+        return
+    console.print(f"{pattern.observations} slot observations")
+    if pattern.hot:
+        console.print("slots tend to appear (polls run at the full budget then):")
+        for hour in sorted(pattern.hot):
+            console.print(f"  {describe_hour(hour)}  ({pattern.counts.get(hour, 0)} slots)")
+    else:
+        console.print("no hour stands out yet; polling evenly")
+    table = Table("hour of week", "slots first seen")
+    for hour, n in sorted(pattern.counts.items(), key=lambda kv: -kv[1])[:10]:
+        table.add_row(describe_hour(hour), str(n))
+    console.print(table)
+
+
+@app.command()
+def demo(seconds: float = typer.Option(75.0, help="give up after this long")) -> None:
+    """Run the agent against the local replica: watch, scripted releases, auto-book, activate, summary."""
+    from .demo import run_demo
+
+    raise typer.Exit(asyncio.run(run_demo(console, seconds)))
+
+
 if __name__ == "__main__":
     app()

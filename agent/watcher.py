@@ -71,7 +71,8 @@ class Watcher:
         self._last_notice: dict[tuple[str, str], float] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
-    async def start(self, playwright: Playwright) -> None:
+    async def start(self, playwright: Playwright, schedule: bool = True) -> None:
+        """Settle old attempts, open the pool, create the streams and (unless told not to) start polling."""
         api = SiteApi(self.settings.api_url)
         try:
             for line in settle_unfinished(self.sessions, api):
@@ -82,14 +83,16 @@ class Watcher:
         self.pool = BrowserPool(playwright, self.settings, self.settings.context_max_uses,
                                 self.settings.context_max_age_s)
         self.refresh_streams()
-        self.scheduler.start()
-        self.scheduler.add_job(self.refresh_streams, "interval", seconds=30, id="refresh-watches")
-        self.scheduler.add_job(self._relearn, "interval", minutes=10, id="relearn-patterns")
+        if schedule:
+            self.scheduler.start()
+            self.scheduler.add_job(self.refresh_streams, "interval", seconds=30, id="refresh-watches")
+            self.scheduler.add_job(self._relearn, "interval", minutes=10, id="relearn-patterns")
 
     async def stop(self) -> None:
         """Clean shutdown: no new polls; an attempt in flight finishes and is recorded."""
         self._stopping = True
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
         async with self._booking_lock:
@@ -100,6 +103,8 @@ class Watcher:
 
     def _relearn(self) -> None:
         self.pattern = learn_from_db(self.sessions)
+
+    relearn = _relearn
 
     # -- streams ---------------------------------------------------------------------------
     def refresh_streams(self) -> None:

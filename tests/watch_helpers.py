@@ -37,12 +37,12 @@ def add(sessions, replica, n: int, offices: list[int], service: int = 1063453, m
 
 
 @asynccontextmanager
-async def running_watcher(settings, sessions=None, budget: RateBudget | None = None):
+async def running_watcher(settings, sessions=None, budget: RateBudget | None = None, schedule: bool = True):
     sessions = sessions or open_database(settings.database_url)
     notifier = MemoryNotifier()
     watcher = Watcher(settings, sessions, notifier, budget)
     async with async_playwright() as playwright:
-        await watcher.start(playwright)
+        await watcher.start(playwright, schedule=schedule)
         try:
             yield watcher, notifier
         finally:
