@@ -419,6 +419,8 @@ def demo(seconds: float = typer.Option(75.0, help="give up after this long")) ->
     """Run the agent against the local replica: watch, scripted releases, auto-book, activate, summary."""
     from .demo import run_demo
 
+    if "MTA_LOG_LEVEL" not in __import__("os").environ:
+        setup_logging("WARNING")
     raise typer.Exit(asyncio.run(run_demo(console, seconds)))
 
 

@@ -4,8 +4,9 @@ Starts the replica, creates a watch, releases slots on a script (the first one
 is taken by "someone else" the moment the agent asks for it), lets the agent
 poll under its rate budget, auto-book on its warm page, then acts as the
 person and activates the appointment from the replica's outbox, and ends with
-a summary. Time is compressed only in the budget window (10 s instead of 60 s,
-same 6 requests), so the demo shows a minute's worth of politeness quickly.
+a summary. Time is compressed in the rate windows only (10 s instead of 60 s,
+for the site's limit and the agent's budget alike, same request counts), so the
+demo shows a minute's worth of politeness in seconds.
 """
 
 from __future__ import annotations
@@ -46,17 +47,17 @@ class EchoNotifier(MemoryNotifier):
 
     async def send(self, notice: Notice) -> None:
         await super().send(notice)
-        self.console.print(f"  [bold magenta]Telegram →[/] {notice.text}")
+        self.console.print(f"  [bold magenta]notify →[/] {notice.text}")
 
 
 async def run_demo(console: Console, seconds: float = 75.0) -> int:
-    replica = Replica(ReplicaSettings())
+    replica = Replica(ReplicaSettings(rate_window_s=10))  # the site's 60/60 s limit, compressed like the budget
     replica.set_captcha_required(True)
     with ReplicaServer(replica) as server, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             booking_url=server.base_url + PAGE_PATH, api_url=server.api_url,
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", recordings_dir=Path(tmp) / "recordings",
-            budget_requests=6, budget_window_s=10.0, site_limit=60, site_window_s=60.0,
+            budget_requests=6, budget_window_s=10.0, site_limit=60, site_window_s=10.0,
         )
         console.print(f"[bold]Replica[/] of the city's booking site on {server.base_url} (real ALTCHA, "
                       f"rate limit {replica.settings.rate_limit}/{replica.settings.rate_window_s}s)")

@@ -155,6 +155,10 @@ class Watcher:
             self._running.add(task)
         try:
             await self.poll_once(key)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            return  # shutting down mid-poll: nothing was booked, nothing to record
         finally:
             if task is not None:
                 self._running.discard(task)

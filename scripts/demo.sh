@@ -3,5 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# Until the agent has its demo (issue "Watcher … mta demo"), this serves the replica.
-exec .venv/bin/mta replica "$@"
+exec .venv/bin/mta demo "$@"
