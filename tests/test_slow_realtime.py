@@ -57,3 +57,25 @@ def test_token_lifetime_in_real_time(realtime_server) -> None:
         assert error_codes(api.get("available-calendar/", params=params)) == ["noAppointmentForThisScope"]
         time.sleep(7)
         assert error_codes(api.get("available-calendar/", params=params)) == ["captchaExpired"]
+
+
+async def test_ten_minutes_of_watching_never_meets_an_expired_token(tmp_path) -> None:
+    """Two token lifetimes of 300 s in real time, at the default budget: polls never get captchaExpired."""
+    import asyncio
+
+    from tests.watch_helpers import add, running_watcher
+
+    site = Replica(ReplicaSettings())
+    with ReplicaServer(site) as server:
+        settings = agent_settings(server, tmp_path)  # the default budget: 6 requests per minute
+        async with running_watcher(settings) as (watcher, _):
+            add(watcher.sessions, site, 1, [102522], mode="notify")
+            watcher.refresh_streams()
+            await asyncio.sleep(600)
+            polls = sum(s.stream.polls for s in watcher.streams.values())
+            warmups = sum(s.stream.warmups for s in watcher.streams.values())
+    calendars = [r for r in site.requests.all() if r.path.endswith("/available-calendar/")]
+    print(f"\n10 min real time: {polls} polls, {warmups} token renewals, {len(site.requests.all())} requests, "
+          f"calendar statuses {sorted({r.status for r in calendars})}")
+    assert polls >= 20 and warmups >= 2
+    assert [r for r in calendars if r.status == 400] == []
