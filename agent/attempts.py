@@ -63,7 +63,7 @@ class AttemptRecorder:
         logger.info("attempt {} started for service {}", attempt_id, request.service_id)
         return cls(sessions, attempt_id)
 
-    def _update(self, **values: object) -> None:
+    def update(self, **values: object) -> None:
         with self.sessions.begin() as session:
             attempt = session.get(Attempt, self.id)
             assert attempt is not None
@@ -78,18 +78,18 @@ class AttemptRecorder:
             attempt.step_seconds = {**attempt.step_seconds, name: round(seconds, 3)}
 
     def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None:
-        self._update(phase="reserving", office_id=office_id, slot_ts=slot_ts, reserve_sent_at=time.time(),
+        self.update(phase="reserving", office_id=office_id, slot_ts=slot_ts, reserve_sent_at=time.time(),
                      reservation_minutes=reservation_minutes)
 
     def reserved(self, process: dict) -> None:
-        self._update(phase="reserved", process_id=int(process["processId"]), auth_key=str(process["authKey"]),
+        self.update(phase="reserved", process_id=int(process["processId"]), auth_key=str(process["authKey"]),
                      office_id=int(process.get("officeId") or 0) or None, process_status="reserved",
                      reserved_at=time.time())
         self._try("reserved")
         logger.info("attempt {}: slot held as process {}", self.id, process["processId"])
 
     def slot_taken(self, office_id: int, slot_ts: int) -> None:
-        self._update(phase="started")
+        self.update(phase="started")
         self._try("taken", office_id, slot_ts)
 
     def note(self, message: str) -> None:
@@ -115,7 +115,7 @@ class AttemptRecorder:
         )
         if status:
             values["process_status"] = status
-        self._update(**values)
+        self.update(**values)
         logger.info("attempt {} closed: {}", self.id, outcome.kind.value)
 
     def load(self) -> Attempt:

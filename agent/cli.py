@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import json
 import sys
 from datetime import date, datetime
@@ -110,7 +111,7 @@ def book(
     from .site_api import SiteApi
 
     settings = get_settings()
-    if "MTA_LOG_LEVEL" not in __import__("os").environ:
+    if "MTA_LOG_LEVEL" not in os.environ:
         setup_logging("WARNING")  # the progress lines say it already
     today = date.today()
     contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
@@ -419,7 +420,7 @@ def demo(seconds: float = typer.Option(75.0, help="give up after this long")) ->
     """Run the agent against the local replica: watch, scripted releases, auto-book, activate, summary."""
     from .demo import run_demo
 
-    if "MTA_LOG_LEVEL" not in __import__("os").environ:
+    if "MTA_LOG_LEVEL" not in os.environ:
         setup_logging("WARNING")
     raise typer.Exit(asyncio.run(run_demo(console, seconds)))
 

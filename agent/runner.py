@@ -133,7 +133,7 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
         await stream.ensure_warm()
     assert stream.flow is not None and stream.pooled is not None and stream.gate is not None and stream.catalogue
     recorder = AttemptRecorder.begin(sessions, stream.target.site, request, watch_id=watch_id)
-    recorder._update(slot_first_seen=first_seen, warm=True)
+    recorder.update(slot_first_seen=first_seen, warm=True)
     prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
     context = stream.pooled.context
     flow = stream.flow
@@ -172,5 +172,5 @@ def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome:
         status = api.cancel(attempt.process_id, attempt.auth_key)
     finally:
         api.close()
-    recorder._update(process_status="cancelled" if status.status in ("cancelled", "gone") else attempt.process_status)
+    recorder.update(process_status="cancelled" if status.status in ("cancelled", "gone") else attempt.process_status)
     recorder.note(f"gave back the held slot (process {attempt.process_id}): {status.status}")

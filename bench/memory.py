@@ -8,25 +8,23 @@ import time
 from pathlib import Path
 
 
-def rss_kib(pid: int) -> int:
+def _proc_kib(pid: int, file: str, field: str) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         pass
     return 0
+
+
+def rss_kib(pid: int) -> int:
+    return _proc_kib(pid, "status", "VmRSS")
 
 
 def pss_kib(pid: int) -> int:
     """Proportional set size: shared pages split between the processes sharing them."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return 0
+    return _proc_kib(pid, "smaps_rollup", "Pss")
 
 
 def chromium_rss_mib() -> float:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .catalog import Catalog, Office, Service
+from .catalog import Office, Service
 from .clock import BERLIN
 from .faults import FaultRule
 from .site import Replica

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+.venv/bin/ruff check --select F,E9 agent flows replica bench tests  # undefined names, unused imports, syntax
 exec .venv/bin/python -m pytest "$@"
