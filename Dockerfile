@@ -1,4 +1,6 @@
-# Munich Termin Automator: the agent with Debian's Chromium (first cut).
+# Munich Termin Automator: the agent with Debian's Chromium.
+# docker run -v mta-data:/data --env-file .env mta            → mta run (watches from /data/mta.db)
+# docker run -v mta-data:/data --env-file .env mta watch list → any other mta command
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
@@ -22,4 +24,4 @@ RUN mkdir -p /data && chown mta /data
 VOLUME ["/data"]
 USER mta
 ENTRYPOINT ["mta"]
-CMD ["--help"]
+CMD ["run"]
