@@ -77,6 +77,9 @@ class AttemptRecorder:
             assert attempt is not None
             attempt.step_seconds = {**attempt.step_seconds, name: round(seconds, 3)}
 
+    def step_failed(self, name: str, seconds: float) -> None:
+        self.step_done(f"{name} (failed)", seconds)
+
     def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None:
         self.update(phase="reserving", office_id=office_id, slot_ts=slot_ts, reserve_sent_at=time.time(),
                      reservation_minutes=reservation_minutes)

@@ -25,6 +25,9 @@ class ConsoleProgress:
     def step_done(self, name: str, seconds: float) -> None:
         self.console.print(f"  [green]✓[/] {STEP_NAMES.get(name, name)} [dim]({seconds:.2f} s)[/]")
 
+    def step_failed(self, name: str, seconds: float) -> None:
+        self.console.print(f"  [red]✗[/] step {name!r} did not complete [dim]({seconds:.2f} s)[/]")
+
     def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None:
         when = datetime.fromtimestamp(slot_ts, BERLIN).strftime("%a %d.%m. %H:%M")
         self.console.print(f"  … reserving {when} at office {office_id}")

@@ -38,6 +38,8 @@ class BookingObserver(Protocol):
 
     def step_done(self, name: str, seconds: float) -> None: ...
 
+    def step_failed(self, name: str, seconds: float) -> None: ...
+
     def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None: ...
 
     def reserved(self, process: dict) -> None: ...
@@ -293,7 +295,11 @@ class _Step:
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
         await self._trace_group(start=False)
-        self.flow.observer.step_done(self.name, time.perf_counter() - self.started)
+        seconds = time.perf_counter() - self.started
+        if exc_type is None:
+            self.flow.observer.step_done(self.name, seconds)
+        else:
+            self.flow.observer.step_failed(self.name, seconds)
         self.print.controls = dict(self.flow.locate.matched)
         store = self.flow.patterns
         if store is None or exc_type is not None:
