@@ -117,7 +117,8 @@ class PollStream:
         self.page = await self.pooled.context.new_page()
         self.gate = PageGate(self.budget, self.settings.api_url, POLL)
         await self.gate.attach(self.page)
-        self.flow = BookingFlow(self.page, self.book, self.target, _Quiet(), control_timeout=self.settings.control_timeout_s)
+        self.flow = BookingFlow(self.page, self.book, self.target, _Quiet(), control_timeout=self.settings.control_timeout_s,
+                                api_timeout=self.settings.step_timeout_s + self.settings.budget_window_s)
         try:
             self.catalogue = await self.flow.prepare(self.template())
         except FlowStop as stop:

@@ -100,7 +100,8 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
                 await PageGate(budget, settings.api_url, BOOKING).attach(page)
             flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
                                excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries,
-                               control_timeout=settings.control_timeout_s)
+                               control_timeout=settings.control_timeout_s,
+                               api_timeout=settings.step_timeout_s + settings.budget_window_s)
             try:
                 outcome = await flow.run(request)
             except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome

@@ -187,7 +187,7 @@ class Watcher:
                 return
             except Exception as exc:  # noqa: BLE001 - a crashed browser, a closed page: start over next time
                 self.stats.errors += 1
-                logger.warning("poll of {} failed: {}", key.label(), str(exc).splitlines()[0])
+                logger.warning("poll of {} failed: {}", key.label(), (str(exc) or type(exc).__name__).splitlines()[0])
                 await state.stream.retire()
                 state.status, state.detail = "site_error", "the browser failed; retrying"
                 return

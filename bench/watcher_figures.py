@@ -181,7 +181,7 @@ def main() -> None:
     if options.part in ("latency", "all"):
         for mode, label in (("notify", "release → notify"), ("auto", "release → reserved")):
             values = asyncio.run(part_latency(options.releases, mode))
-            p95 = statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
+            p95 = statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) >= 2 else values[0]
             print(f"{label} at the default budget (6/min): median {statistics.median(values):.1f} s, "
                   f"p95 {p95:.1f} s over {len(values)} releases")
 

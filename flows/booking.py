@@ -100,9 +100,10 @@ class BookingFlow:
     excluded_slots: set[tuple[int, int]] = field(default_factory=set)  # (officeId, unix) never to reserve
     max_slot_tries: int = 5
     control_timeout: float = 10.0
+    api_timeout: float = 30.0  # include the rate budget's longest hold (its window)
 
     def __post_init__(self) -> None:
-        self.capture = ApiCapture(self.page, self.target.api_url)
+        self.capture = ApiCapture(self.page, self.target.api_url, timeout=self.api_timeout)
         self.locate = Resolver(self.page, self.book, timeout=self.control_timeout)
 
     async def run(self, request: BookingRequest) -> Outcome:

@@ -29,8 +29,9 @@ class ApiAnswer:
 
 
 class ApiCapture:
-    def __init__(self, page: Page, api_url: str) -> None:
+    def __init__(self, page: Page, api_url: str, timeout: float = 30.0) -> None:
         self.api_root = api_url.rstrip("/") + "/"
+        self.timeout = timeout  # how long an answer may take (a rate budget may hold requests back)
         self.answers: list[ApiAnswer] = []
         self._arrived = asyncio.Condition()
         self._pending: set[asyncio.Task] = set()
@@ -56,8 +57,9 @@ class ApiCapture:
     def mark(self) -> int:
         return len(self.answers)
 
-    async def next(self, endpoint: str, since: int, timeout: float = 30.0) -> ApiAnswer:
+    async def next(self, endpoint: str, since: int, timeout: float | None = None) -> ApiAnswer:
         """The first answer for ``endpoint`` at index ``since`` or later, waiting up to ``timeout``."""
+        timeout = self.timeout if timeout is None else timeout
 
         def found() -> ApiAnswer | None:
             return next((a for a in self.answers[since:] if a.endpoint == endpoint), None)
