@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from playwright.async_api import Page
 
-from flows.booking import BookingFlow, Catalogue, Target
+from flows.booking import BookingFlow, Catalogue, NullObserver, Target
 from flows.locators import SelectorBook
 from flows.outcomes import FlowStop
 from flows.request import BookingRequest, Contact
@@ -61,15 +61,6 @@ class StreamKey:
 class PollResult:
     slots: set[tuple[int, int]]  # (officeId, unix seconds)
     site_time: float  # the site's clock at the answer (Date header), else ours
-
-
-class _Quiet:
-    def step_done(self, name: str, seconds: float) -> None: ...
-    def step_failed(self, name: str, seconds: float) -> None: ...
-    def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None: ...
-    def reserved(self, process: dict) -> None: ...
-    def slot_taken(self, office_id: int, slot_ts: int) -> None: ...
-    def note(self, message: str) -> None: ...
 
 
 @dataclass
@@ -117,7 +108,7 @@ class PollStream:
         self.page = await self.pooled.context.new_page()
         self.gate = PageGate(self.budget, self.settings.api_url, POLL)
         await self.gate.attach(self.page)
-        self.flow = BookingFlow(self.page, self.book, self.target, _Quiet(), control_timeout=self.settings.control_timeout_s,
+        self.flow = BookingFlow(self.page, self.book, self.target, NullObserver(), control_timeout=self.settings.control_timeout_s,
                                 api_timeout=self.settings.step_timeout_s + self.settings.budget_window_s)
         try:
             self.catalogue = await self.flow.prepare(self.template())

@@ -32,7 +32,7 @@ from agent.runner import selector_book  # noqa: E402
 from agent.watcher import Watcher  # noqa: E402
 from agent.watches import add_watch  # noqa: E402
 from bench.memory import chromium_rss_mib, own_rss_mib  # noqa: E402
-from flows.booking import BookingFlow, Target  # noqa: E402
+from flows.booking import BookingFlow, NullObserver, Target  # noqa: E402
 from flows.pages import ServiceStep  # noqa: E402
 from flows.request import Contact  # noqa: E402
 from flows.timezone import BERLIN  # noqa: E402
@@ -67,11 +67,6 @@ def settings_for(server: ReplicaServer, tmp: str, **extra) -> Settings:
                     database_url=f"sqlite:///{tmp}/bench.db", recordings_dir=Path(tmp) / "rec", **extra)
 
 
-class _Quiet:
-    def __getattr__(self, name):
-        return lambda *a: None
-
-
 async def part_requests(runs: int) -> None:
     site = Replica(ReplicaSettings(rate_limit=100_000))
     site.seed_slots(days=20, per_day=4)
@@ -92,7 +87,7 @@ async def part_requests(runs: int) -> None:
             for _ in range(min(runs, 5)):
                 pooled = await pool.new_context()
                 page = await pooled.context.new_page()
-                flow = BookingFlow(page, selector_book(settings), Target(settings.booking_url, settings.api_url), _Quiet())
+                flow = BookingFlow(page, selector_book(settings), Target(settings.booking_url, settings.api_url), NullObserver())
                 n, c = len(site.requests.all()), cpu_seconds()
                 await flow.prepare(stream.template())
                 await ServiceStep(page, flow.locate, flow.capture).proceed()
@@ -125,7 +120,11 @@ async def part_latency(releases: int, mode: str) -> list[float]:
                     await asyncio.sleep(20)  # let the stream warm up
                 else:
                     watcher.refresh_streams()
-                await asyncio.sleep(random.uniform(0, 15))
+                # Each release meets a watching agent: its page warm again after the last booking.
+                while not all(st.stream.flow is not None and st.status == "watching"
+                              for st in watcher.streams.values()):
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(random.uniform(0, 20))
                 slot = int(datetime.combine(today + timedelta(days=5 + n), dtime(9, 0), BERLIN).timestamp())
                 released = time.time()
                 site.desk.add_slots(102522, [slot])
