@@ -91,8 +91,19 @@ export function createFlow(store, api, t) {
     }
   }
 
+  // Errors of the site itself (network, 5xx, rate limit) get the site's error pages;
+  // the caller shows anything else in place.
+  function siteTrouble(error) {
+    if (error?.status === 0 || error?.status >= 500 || error?.status === 429) {
+      handleError(error);
+      return true;
+    }
+    return false;
+  }
+
   return {
     handleError,
+    siteTrouble,
     captchaRequired,
 
     async loadCatalogue() {
