@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import os
+import signal
 import time
 
 import pytest
@@ -16,6 +17,37 @@ from tests.replica_helpers import berlin_slot
 from tests.watch_helpers import add, running_watcher, wait_for, watcher_settings
 
 pytestmark = pytest.mark.browser
+
+
+def kill_own_chromium() -> int:
+    """SIGKILL the Chromium processes started by this test process (not anyone else's)."""
+    from pathlib import Path
+
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = (int(fields[1]), (entry / "comm").read_text().strip())
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+
+    def descends(pid: int) -> bool:
+        seen = set()
+        while pid in parents and pid not in seen:
+            seen.add(pid)
+            pid = parents[pid][0]
+            if pid == os.getpid():
+                return True
+        return False
+
+    victims = [pid for pid, (_, comm) in parents.items() if comm in ("chromium", "chrome") and descends(pid)]
+    for pid in victims:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(victims)
 
 
 def api_log(replica, kind: str | None = None):
@@ -114,7 +146,8 @@ async def test_chromium_killed_mid_run_is_relaunched_and_nothing_is_lost(server,
     async with running_watcher(settings, sessions) as (watcher, _):
         await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
         launches = watcher.pool.launches
-        subprocess.run(["pkill", "-9", "-f", "chromium"], check=False)
+        killed = kill_own_chromium()
+        assert killed, "no Chromium of this test process found"
         replica.desk.add_slots(102522, [berlin_slot(replica, 4, 9)])
         await wait_for(lambda: watcher.pool.launches > launches, 60)
         await wait_for(lambda: watcher.stats.bookings, 90)
