@@ -18,6 +18,7 @@ class PageGate:
         self.api_root = api_url.rstrip("/") + "/"
         self.kind = kind
         self.blocked = 0
+        self.prepaid = 0  # requests whose place in the budget the caller already took
 
     async def attach(self, page: Page) -> None:
         await page.route(f"{self.api_root}**", self._route)
@@ -25,6 +26,10 @@ class PageGate:
 
     async def _route(self, route: Route, request: Request) -> None:
         kind = "captcha" if "/captcha-" in request.url and self.kind == POLL else self.kind
+        if self.prepaid > 0:
+            self.prepaid -= 1
+            await route.continue_()
+            return
         try:
             await self.budget.acquire(kind)
         except CircuitOpen:

@@ -144,9 +144,17 @@ class PollStream:
         return body.get("token")
 
     async def poll(self) -> PollResult:
+        """One check. The place in the budget is taken *before* the token is judged fresh:
+        a wait in the budget (up to a window) must not let the token expire on the way."""
         await self.ensure_warm()
-        assert self.page is not None and self.pooled is not None
-        answer = await self.page.evaluate(POLL_SCRIPT, self.poll_url())
+        await self.budget.acquire(POLL)
+        await self.ensure_warm()  # the wait may have aged the token; renewing uses its own places
+        assert self.page is not None and self.pooled is not None and self.gate is not None
+        self.gate.prepaid = 1
+        try:
+            answer = await self.page.evaluate(POLL_SCRIPT, self.poll_url())
+        finally:
+            self.gate.prepaid = 0
         self.polls += 1
         self.pooled.uses += 1
         site_time = _date_header(answer.get("date")) or time.time()

@@ -169,3 +169,35 @@ async def test_token_is_refreshed_before_it_expires(server, replica, tmp_path) -
     calendars = api_log(replica, "available-calendar")
     assert [r for r in calendars if r.status == 400] == []  # never captchaExpired
     assert warmups >= 3  # several token lifetimes passed, each renewed ahead of time
+
+
+async def test_a_poll_held_by_the_budget_never_carries_an_expired_token(server, replica, tmp_path) -> None:
+    """A poll may wait a whole budget window; its token is judged fresh after the wait, not before."""
+    from playwright.async_api import async_playwright
+
+    from agent.pool import BrowserPool
+    from agent.poller import PollStream, StreamKey
+    from agent.runner import selector_book
+    from tests.watch_helpers import budget as make_budget
+
+    replica.clock.unfreeze()
+    replica.settings.token_lifetime_s = 8
+    settings = watcher_settings(server, tmp_path, budget_requests=3, budget_window_s=4.0, site_limit=60,
+                                site_window_s=6.0, token_refresh_margin_s=1.0)
+    budget = make_budget(settings)
+    async with async_playwright() as playwright:
+        pool = BrowserPool(playwright, settings)
+        stream = PollStream(StreamKey(1063453, 1, (102522,)), settings, pool, budget, selector_book(settings))
+        await stream.ensure_warm()
+        # wait until the token has 2.5 s left: fresh by the 1 s margin…
+        await asyncio.sleep(max(0.0, stream.catalogue.token_expires_at - stream.site_now() - 2.5))
+        # …while the budget's window is full, so this poll must wait about 4 s first
+        now = budget.clock()
+        budget.sent.extend([(now, "poll")] * settings.budget_requests)
+        result = await stream.poll()
+        await stream.retire()
+        await pool.close()
+    assert isinstance(result.slots, set)
+    calendars = api_log(replica, "available-calendar")
+    assert [r.status for r in calendars] == [404]  # no slots, and no captchaExpired (400)
+    assert stream.warmups == 2  # the token was renewed after the wait
