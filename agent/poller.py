@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
@@ -185,8 +185,6 @@ class PollStream:
 
 
 def _berlin_today(unix: float) -> date:
-    from datetime import datetime
-
     return datetime.fromtimestamp(unix, BERLIN).date()
 
 

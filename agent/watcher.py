@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.outcomes import OutcomeKind
 from flows.timezone import BERLIN
 
+from .attempts import BookingBlocked
 from .budget import CircuitOpen, RateBudget
 from .config import Settings
-from .models import Observation, Person, Watch
+from .models import Attempt, Observation, Person, Watch
 from .notifier import Notice, Notifier
 from .patterns import ReleasePattern, learn_from_db
 from .pool import BrowserPool
@@ -229,8 +230,6 @@ class Watcher:
                 return
 
     async def _book(self, state: StreamState, watch: Watch, person, request, first_seen: float) -> None:
-        from .attempts import BookingBlocked
-
         async with self._booking_lock:
             state.status = "booking"
             try:
@@ -244,8 +243,6 @@ class Watcher:
         outcome = result.outcome
         latency = None
         with self.sessions() as session:
-            from .models import Attempt
-
             attempt = session.get(Attempt, result.attempt_id)
             if attempt is not None and attempt.reserved_at and attempt.slot_first_seen:
                 latency = attempt.reserved_at - (attempt.slot_first_seen - state.stream.site_offset)

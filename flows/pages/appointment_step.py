@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ..network import ApiAnswer
 from ..timezone import BERLIN
@@ -73,8 +73,6 @@ class AppointmentStep(StepPage):
 
     async def pick_slot(self, office_id: int, office_name: str, timestamp: int) -> None:
         """Click a slot button, paging through hours ("Später") when it is not shown yet."""
-        from datetime import datetime
-
         label = datetime.fromtimestamp(timestamp, BERLIN).strftime("%H:%M")
         params = {"office_id": office_id, "office_name": office_name, "timestamp": timestamp, "time": label}
         for _ in range(MAX_HOUR_PAGES):
