@@ -15,7 +15,6 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
@@ -33,8 +32,13 @@ from .request import BookingRequest
 CAPTCHA_ROUNDS = 3
 
 
-class BookingObserver(Protocol):
-    """Told about every step as it happens (the attempt recorder and the progress display)."""
+class BookingObserver:
+    """Told about every step as it happens (the attempt recorder, the progress display).
+
+    Every method does nothing here: an observer overrides what it cares about,
+    and a plain ``BookingObserver()`` ignores everything (a warm page's preparation
+    is not an attempt).
+    """
 
     def step_done(self, name: str, seconds: float) -> None: ...
 
@@ -49,20 +53,7 @@ class BookingObserver(Protocol):
     def note(self, message: str) -> None: ...
 
 
-class NullObserver:
-    """Ignores everything: preparing a warm page is not an attempt."""
-
-    def step_done(self, name: str, seconds: float) -> None: ...
-
-    def step_failed(self, name: str, seconds: float) -> None: ...
-
-    def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None: ...
-
-    def reserved(self, process: dict) -> None: ...
-
-    def slot_taken(self, office_id: int, slot_ts: int) -> None: ...
-
-    def note(self, message: str) -> None: ...
+NullObserver = BookingObserver
 
 
 class SiteChanged(Exception):
