@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,6 +17,10 @@ from .records import activation_mail
 from .parsing import int_list, iso_date, positive_int, valid_email, valid_phone
 from .site import Replica
 
+
+
+# The citizen API refuses calendar ranges longer than this (zmscitizenapi ValidationService MAX_FUTURE_DAYS).
+MAX_RANGE_DAYS = 365
 
 
 def _replica(request: Request) -> Replica:
@@ -117,8 +121,13 @@ async def available_calendar(request: Request) -> JSONResponse:
     errors = []
     if start is None:
         errors.append("invalidStartDate")
-    if end is None or (start is not None and end < start):
+    if end is None:
         errors.append("invalidEndDate")
+    if start is not None and end is not None:
+        if end < start:
+            errors.append("startDateAfterEndDate")
+        elif (end - start).days > MAX_RANGE_DAYS:
+            errors.append("dateRangeTooLarge")
     if office_ids is None:
         errors.append("invalidOfficeId")
     if service_ids is None:
@@ -126,15 +135,17 @@ async def available_calendar(request: Request) -> JSONResponse:
     if counts is None or (service_ids is not None and len(counts) != len(service_ids)):
         errors.append("invalidServiceCount")
     if slots_start is None and start is not None:
-        errors.append("invalidStartDate")
+        errors.append("invalidSlotsStartDate")
     if slots_end is None and end is not None:
-        errors.append("invalidEndDate")
+        errors.append("invalidSlotsEndDate")
+    if not errors and slots_start is not None and slots_end is not None and slots_end < slots_start:
+        errors.append("invalidDateRange")
     raise_if(errors)
     assert start and end and office_ids and service_ids and slots_start and slots_end
     _require_captcha(replica, office_ids, q.get("captchaToken"), client_ip(request))
     _check_offices_and_services(replica, office_ids, service_ids)
-    horizon = replica.clock.now_berlin().date() + timedelta(days=replica.settings.max_future_days)
-    body = replica.desk.calendar(office_ids, start, min(end, horizon), slots_start, slots_end)
+    # Slots beyond the booking horizon (MTA_REPLICA_MAX_FUTURE_DAYS) are never bookable (BookingDesk.free_slots).
+    body = replica.desk.calendar(office_ids, start, end, slots_start, slots_end)
     return JSONResponse(body)
 
 

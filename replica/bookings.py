@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from .calendar import available_calendar
 from .catalog import Catalog
 from .clock import BERLIN, ReplicaClock
 from .errors import ApiError
@@ -134,41 +135,17 @@ class BookingDesk:
         slots_start: date,
         slots_end: date,
     ) -> dict:
-        """The ``available-calendar/`` answer; raises ``noAppointmentForThisScope`` when empty."""
+        """The ``available-calendar/`` answer (``replica/calendar.py``); ``noAppointmentForThisScope`` when
+        no requested office has a bookable day in ``[start, end]``."""
         by_day: dict[date, dict[int, list[int]]] = {}
         for office_id in sorted(office_ids):
             for ts in self.free_slots(office_id):
                 day = datetime.fromtimestamp(ts, BERLIN).date()
-                by_day.setdefault(day, {}).setdefault(office_id, []).append(ts)
-        days = sorted(d for d in by_day if start <= d <= end)
-        if not days:
+                if start <= day <= end:
+                    by_day.setdefault(day, {}).setdefault(office_id, []).append(ts)
+        if not by_day:
             raise ApiError("noAppointmentForThisScope")
-        available_days = []
-        for day in days:
-            offices = by_day[day]
-            in_window = slots_start <= day <= slots_end
-            available_days.append(
-                {
-                    "date": day.isoformat(),
-                    "providerIDs": ",".join(str(o) for o in sorted(offices)),
-                    "offices": [
-                        {"officeId": str(o), "appointments": offices[o]} for o in sorted(offices)
-                    ]
-                    if in_window
-                    else [],
-                }
-            )
-        before = [d for d in days if d < slots_start]
-        after = [d for d in days if d > slots_end]
-        return {
-            "startDate": start.isoformat(),
-            "endDate": end.isoformat(),
-            "slotsStartDate": slots_start.isoformat(),
-            "slotsEndDate": slots_end.isoformat(),
-            "prevBookableDate": before[-1].isoformat() if before else None,
-            "nextBookableDate": after[0].isoformat() if after else None,
-            "availableDays": available_days,
-        }
+        return available_calendar(by_day, start, end, slots_start, slots_end)
 
     # -- process lifecycle -------------------------------------------------
     def _expire_lapsed(self) -> None:
