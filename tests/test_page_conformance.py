@@ -6,11 +6,22 @@ the API calls the replica logged in between with the table.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.page_helpers import api_calls, calendar_query, choose_service_by_search, fill_contact, settle
+from replica.clock import BERLIN
 from tests.replica_helpers import berlin_slot
+
+MONTHS_DE = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+             "November", "Dezember"]
+
+
+def longday(day: date) -> str:
+    weekdays = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+    return f"{weekdays[day.weekday()]}, {day.day}. {MONTHS_DE[day.month - 1]} {day.year}"
 
 pytestmark = pytest.mark.browser
 GET, POST = "GET", "POST"
@@ -34,6 +45,11 @@ async def test_each_user_action_sends_the_spec_requests(page: Page, server, repl
     slot_a, slot_b = berlin_slot(replica, 3, 9), berlin_slot(replica, 3, 10)
     replica.desk.add_slots(102522, [slot_a, slot_b])
     replica.desk.add_slots(102523, [berlin_slot(replica, 5, 9)])
+    # the only later slot lies in the month after next: the month in between is empty
+    month_after_next = date(today.year + (today.month + 1) // 12, (today.month + 1) % 12 + 1, 4)
+    far_day = month_after_next
+    far_slot = int(datetime.combine(far_day, time(9, 0), BERLIN).timestamp())
+    replica.desk.add_slots(102522, [far_slot])
     rec = Recorder(page, replica)
     url = f"{server.base_url}/buergerservice/terminvereinbarung.html"
 
@@ -60,13 +76,34 @@ async def test_each_user_action_sends_the_spec_requests(page: Page, server, repl
     assert first["startDate"] == today.isoformat() and first["captchaToken"]
     assert follow_up["slotsStartDate"] == follow_up["slotsEndDate"] == first_day.isoformat()
 
-    # a day tile
-    day_tile = page.get_by_role("button", name=f"{second_day.day} auswählen")
-    if second_day.month != first_day.month:
-        await page.get_by_role("button", name="Nächster Monat").click()
-        await settle(page, replica)
-    assert await rec.calls_after(day_tile.click) == [(GET, "available-calendar/")]
-    assert calendar_query(replica)["slotsStartDate"] == calendar_query(replica)["slotsEndDate"] == second_day.isoformat()
+    # a day tile (or, across a month boundary, the chevron, which jumps straight to it)
+    def same_month(a, b) -> bool:
+        return (a.year, a.month) == (b.year, b.month)
+
+    async def show(day, previous_shown) -> None:
+        if same_month(day, previous_shown):
+            action = page.get_by_role("button", name=f"{day.day} auswählen").click
+        else:
+            name = "Nächster Monat" if day > previous_shown else "Vorheriger Monat"
+            action = page.get_by_role("button", name=name).click
+        assert await rec.calls_after(action) == [(GET, "available-calendar/")]
+        query = calendar_query(replica)
+        assert query["slotsStartDate"] == query["slotsEndDate"] == day.isoformat()
+
+    await show(second_day, first_day)
+
+    # "Nächster Monat" jumps over the empty month to the next bookable day: one request for that day
+    assert await rec.calls_after(page.get_by_role("button", name="Nächster Monat").click) == [
+        (GET, "available-calendar/")
+    ]
+    assert calendar_query(replica)["slotsStartDate"] == calendar_query(replica)["slotsEndDate"] == far_day.isoformat()
+    await expect(page.locator(".calendar-caption h3")).to_have_text(MONTHS_DE[far_day.month - 1] + f" {far_day.year}")
+    await expect(page.locator(f"#provider-102522-timeslot-{far_slot}")).to_be_visible()
+    # …and "Vorheriger Monat" back to the last bookable day before it
+    assert await rec.calls_after(page.get_by_role("button", name="Vorheriger Monat").click) == [
+        (GET, "available-calendar/")
+    ]
+    assert calendar_query(replica)["slotsStartDate"] == second_day.isoformat()
 
     # unticking an office: one request with the checked offices (after ~150 ms)
     assert await rec.calls_after(lambda: page.locator("#checkbox-provider-10502").uncheck()) == [
@@ -74,16 +111,16 @@ async def test_each_user_action_sends_the_spec_requests(page: Page, server, repl
     ]
     assert calendar_query(replica)["officeIds"] == "54261,102522,102523,102524,102526"
 
-    # list view "mehr laden": the next month
+    # list view "mehr laden": one request for the next bookable day
     await page.get_by_role("button", name="Listenansicht").click()
     assert await rec.calls_after(page.get_by_role("button", name="mehr laden").click) == [(GET, "available-calendar/")]
     more = calendar_query(replica)
-    assert more["slotsStartDate"] > second_day.isoformat() and more["slotsEndDate"] > more["slotsStartDate"]
+    assert more["slotsStartDate"] == more["slotsEndDate"] == far_day.isoformat()
+    await expect(page.get_by_role("button", name=longday(far_day))).to_be_visible()
     await page.get_by_role("button", name="Kalenderansicht").click()
+    await show(first_day, second_day)
 
     # slot, then "Weiter": reserve
-    await page.get_by_role("button", name=f"{first_day.day} auswählen").click()
-    await settle(page, replica)
     await page.locator(f"#provider-102522-timeslot-{slot_a}").click()
     assert await rec.calls_after(weiter.click) == [(POST, "reserve-appointment/")]
 

@@ -81,6 +81,11 @@ export function addMonths(isoDate, months) {
   d.setUTCMonth(d.getUTCMonth() + months);
   return d.toISOString().slice(0, 10);
 }
+export function firstOfNextMonth(isoDate) {
+  const d = new Date(`${isoDate.slice(0, 7)}-01T12:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 10);
+}
 // A calendar Date (local midnight, as MucCalendar uses) <-> YYYY-MM-DD
 export const isoOfLocalDate = (d) =>
   `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;

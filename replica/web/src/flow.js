@@ -1,13 +1,19 @@
 // The request sequence behind each user action (spec §4b): which API call a
 // click sends, in which order, with which parameters.
-import { addMonths, berlinDate } from "./api.js";
+import { addMonths, berlinDate, firstOfNextMonth } from "./api.js";
 import { officeById, officesForService } from "./store.js";
 
 const CAPTCHA_ERRORS = ["captchaMissing", "captchaInvalid", "captchaExpired"];
 
 export function createFlow(store, api, t) {
   let officeTimer = null;
-  let listEnd = null;
+  let listNext; // the list view's next day to load (undefined: take the calendar's)
+
+  function mergeListDays(days) {
+    const known = new Map(store.listDays.map((d) => [d.date, d]));
+    for (const d of days || []) known.set(d.date, d);
+    store.listDays = [...known.values()].sort((a, b) => a.date.localeCompare(b.date));
+  }
 
   function handleError(error, { catalogue = false } = {}) {
     const code = error?.code;
@@ -53,37 +59,50 @@ export function createFlow(store, api, t) {
     return query;
   }
 
-  function applyCalendar(calendar, day) {
+  // An answer paints the days of its month(s) and carries the free times of
+  // one day: its slotsStartDate (= slotsEndDate) when it holds times (spec §3b).
+  function applyCalendar(calendar) {
     store.calendar = calendar;
     store.availableDays = calendar?.availableDays || [];
-    store.selectedDay = day;
+    const day = calendar && calendar.slotsStartDate === calendar.slotsEndDate ? calendar.slotsStartDate : null;
     const slots = {};
     for (const entry of store.availableDays) {
       if (entry.date !== day) continue;
       for (const office of entry.offices || []) slots[Number(office.officeId)] = office.appointments;
     }
     store.slots = slots;
+    store.selectedDay = Object.keys(slots).length ? day : null;
+    store.calendarVersion += 1;
   }
 
-  // Calendar for the checked offices with the slots of `day`; when that day has
-  // no slots, a follow-up call with the window set to the first bookable day.
+  function noAppointments() {
+    applyCalendar(null);
+    store.notice = { type: "info", text: t.noAppointments };
+  }
+
+  async function requestDay(day) {
+    store.loadingCalendar = true;
+    try {
+      return await api.availableCalendar(calendarQuery(store.checkedOfficeIds, day));
+    } finally {
+      store.loadingCalendar = false;
+    }
+  }
+
+  // The calendar with `day` as slots window. The backend answers with the day
+  // whose times it gives (a miss or the lead time moves it); when that day lies
+  // outside the window asked for, the page asks once more for exactly that day.
   async function loadCalendarFor(day) {
     store.rateLimited = false;
-    const checked = store.checkedOfficeIds;
     try {
-      let calendar = await api.availableCalendar(calendarQuery(checked, day));
-      const days = calendar.availableDays.map((d) => d.date);
-      let shown = day;
-      if (!days.includes(day) && days.length) {
-        shown = days[0];
-        calendar = await api.availableCalendar(calendarQuery(checked, shown));
-      }
-      applyCalendar(calendar, shown);
+      let calendar = await requestDay(day);
+      const shown = calendar.slotsStartDate;
+      if (shown && shown === calendar.slotsEndDate && shown !== day) calendar = await requestDay(shown);
+      applyCalendar(calendar);
       return true;
     } catch (error) {
       if (error.code === "noAppointmentForThisScope") {
-        applyCalendar(null, null);
-        store.notice = { type: "info", text: t.noAppointments };
+        noAppointments();
         return true;
       }
       handleError(error);
@@ -133,20 +152,31 @@ export function createFlow(store, api, t) {
       store.selectableOfficeIds = offices;
       store.checkedOfficeIds = [...offices];
       store.selectedSlot = null;
-      listEnd = null;
-      return loadCalendarFor(berlinDate());
+      store.listDays = [];
+      listNext = undefined;
+      const loaded = await loadCalendarFor(berlinDate());
+      mergeListDays(store.availableDays);
+      return loaded;
     },
 
-    // A day tile (or a day of the list view) was chosen.
+    // A day tile (or a day of the list view) was chosen: one request for that day.
     async selectDay(day) {
       store.notice = null;
       store.selectedSlot = null;
       try {
-        applyCalendar(await api.availableCalendar(calendarQuery(store.checkedOfficeIds, day)), day);
+        applyCalendar(await requestDay(day));
       } catch (error) {
-        if (error.code === "noAppointmentForThisScope") return applyCalendar(null, null);
+        if (error.code === "noAppointmentForThisScope") return noAppointments();
         handleError(error);
       }
+    },
+
+    // The month chevrons do not step one month: they jump to the bookable day
+    // before / after the painted months (and select it), skipping empty months.
+    async jumpToBookableDate(direction) {
+      if (store.loadingCalendar) return;
+      const target = direction < 0 ? store.calendar?.prevBookableDate : store.calendar?.nextBookableDate;
+      if (target) await this.selectDay(target);
     },
 
     // An office was ticked or unticked: one request after ~150 ms of quiet.
@@ -162,19 +192,19 @@ export function createFlow(store, api, t) {
       }, 150);
     },
 
-    // List view "mehr laden": the next month's slots.
+    // List view "mehr laden": the next bookable day (or the first of the next
+    // month), one request; its painted days are added to the list.
     async loadMore() {
-      const from = listEnd ? addMonths(listEnd, 0) : store.selectedDay || berlinDate();
-      const start = new Date(`${from}T12:00:00Z`);
-      start.setUTCDate(start.getUTCDate() + 1);
-      const slotsStart = start.toISOString().slice(0, 10);
-      const slotsEnd = addMonths(slotsStart, 1);
-      listEnd = slotsEnd;
+      const last = store.listDays[store.listDays.length - 1]?.date || store.selectedDay || berlinDate();
+      const target = listNext !== undefined ? listNext : store.calendar?.nextBookableDate;
+      const day = target || firstOfNextMonth(last);
       try {
-        const calendar = await api.availableCalendar(calendarQuery(store.checkedOfficeIds, slotsStart, slotsEnd));
-        store.availableDays = calendar.availableDays;
+        const calendar = await requestDay(day);
+        mergeListDays(calendar.availableDays);
+        listNext = calendar.nextBookableDate;
       } catch (error) {
         if (error.code !== "noAppointmentForThisScope") handleError(error);
+        listNext = null;
       }
     },
 
@@ -253,7 +283,7 @@ export function createFlow(store, api, t) {
     resetBooking() {
       Object.assign(store, {
         service: null, count: 1, captchaToken: null, captchaValid: false, step: 0, selectableOfficeIds: [],
-        checkedOfficeIds: [], calendar: null, availableDays: [], selectedDay: null, slots: {}, selectedSlot: null,
+        checkedOfficeIds: [], calendar: null, availableDays: [], listDays: [], selectedDay: null, slots: {}, selectedSlot: null,
         appointment: null, reservedAt: null, notice: null,
       });
     },

@@ -18,7 +18,10 @@ export function createStore() {
     selectableOfficeIds: [],
     checkedOfficeIds: [],
     calendar: null, // last available-calendar answer
-    availableDays: [], // [{date, providerIDs}]
+    availableDays: [], // [{date, providerIDs}] of the painted month(s)
+    listDays: [], // days shown by the list view ("mehr laden" adds more)
+    calendarVersion: 0, // bumped per calendar answer (re-renders the calendar on its month)
+    loadingCalendar: false,
     selectedDay: null, // "YYYY-MM-DD"
     slots: {}, // officeId -> [unix seconds] for selectedDay
     selectedSlot: null, // {officeId, timestamp}
