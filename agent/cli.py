@@ -102,6 +102,7 @@ def book(
 ) -> None:
     """Run one booking attempt now and print its outcome."""
     from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+    from flows.timezone import BERLIN
 
     from .attempts import BookingBlocked
     from .db import open_database
@@ -154,7 +155,7 @@ def book(
         "reason": outcome.reason,
         "office": outcome.office_name,
         "officeId": outcome.office_id,
-        "slotTime": datetime.fromtimestamp(outcome.slot_ts).astimezone().isoformat() if outcome.slot_ts else None,
+        "slotTime": datetime.fromtimestamp(outcome.slot_ts, BERLIN).isoformat() if outcome.slot_ts else None,
         "processId": outcome.process_id,
         "attemptId": result.attempt_id,
         "tracePath": str(result.trace_path) if result.trace_path else None,

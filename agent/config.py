@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     step_timeout_s: float = 30.0
     control_timeout_s: float = Field(10.0, description="seconds a control may take to appear before 'site changed'")
     max_slot_tries: int = 5
+    max_day_reads: int = Field(12, ge=1, description="calendar days a booking may read (one request each)")
 
 
 def get_settings() -> Settings:

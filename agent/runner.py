@@ -100,6 +100,7 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
                 await PageGate(budget, settings.api_url, BOOKING).attach(page)
             flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
                                excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries,
+                               max_day_reads=settings.max_day_reads,
                                control_timeout=settings.control_timeout_s,
                                api_timeout=settings.step_timeout_s + settings.budget_window_s)
             try:
@@ -142,6 +143,7 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
     flow.patterns = SqlPatternStore(sessions)
     flow.excluded_slots = held_by_orphans(sessions)
     flow.max_slot_tries = settings.max_slot_tries
+    flow.max_day_reads = settings.max_day_reads
     stream.gate.kind = BOOKING
     trace_path: Path | None = None
     try:

@@ -26,6 +26,7 @@ from .locators import ControlNotFound, Resolver, SelectorBook
 from .network import ApiCapture
 from .outcomes import FlowStop, Outcome, OutcomeKind
 from .pages import AppointmentStep, ContactStep, ServiceStep, SummaryStep
+from .pages.appointment_step import CalendarView
 from .pages.base import CaptchaExpired
 from .request import BookingRequest
 
@@ -54,6 +55,45 @@ class BookingObserver:
 
 
 NullObserver = BookingObserver
+
+
+class _DaySearch:
+    """Which calendar days the walk still has to read, and the cap on reads."""
+
+    def __init__(self, request: BookingRequest, cap: int, hint: date | None) -> None:
+        self.request, self.cap, self.hint = request, cap, hint
+        self.read: set[str] = set()
+        self.spent = 0
+        self.last: str | None = None
+
+    def days_to_read(self, view: CalendarView, shown: tuple[int, int] | None) -> list[str]:
+        """Days of the shown month that may hold a match, the day already shown first when it qualifies."""
+        wanted = []
+        for day, offices in sorted(view.offices_by_day.items()):
+            d = date.fromisoformat(day)
+            if day in self.read or not self.request.wants_day(d):
+                continue
+            if shown is not None and (d.year, d.month) != shown:
+                continue  # only the shown month's tiles can be clicked
+            if self.hint is not None and d < self.hint:
+                continue
+            if any(self.request.wants_office(o) for o in offices):
+                wanted.append(day)
+        return wanted
+
+    def spend(self, day: str) -> None:
+        if self.spent >= self.cap:
+            raise FlowStop(Outcome(
+                OutcomeKind.SEARCH_LIMIT,
+                f"read {self.spent} calendar days (up to {self.last or 'the first bookable day'}) without a matching "
+                f"slot and stopped at the cap of {self.cap} day reads per attempt (MTA_MAX_DAY_READS; each read is "
+                f"one request to the site). Later days in the range were not checked: narrow the range or raise "
+                f"the cap."))
+        self.spent += 1
+        self.last = day
+
+    def summary(self) -> str:
+        return f"{len(self.read)} day(s) read, {self.spent} request(s)"
 
 
 class SiteChanged(Exception):
@@ -106,6 +146,8 @@ class BookingFlow:
     patterns: PatternStore | None = None
     excluded_slots: set[tuple[int, int]] = field(default_factory=set)  # (officeId, unix) never to reserve
     max_slot_tries: int = 5
+    max_day_reads: int = 12  # calendar requests the walk may send after "Weiter" (each reads one day)
+    first_day_hint: date | None = None  # the poll saw nothing matching before this day: start reading there
     control_timeout: float = 10.0
     api_timeout: float = 30.0  # include the rate budget's longest hold (its window)
 
@@ -230,42 +272,62 @@ class BookingFlow:
 
     async def _reserve_earliest(self, request: BookingRequest, appointment: AppointmentStep,
                                 catalogue: Catalogue) -> dict:
+        """Walk the calendar as a person does and reserve the earliest matching slot in the range.
+
+        The painted month's days first (a click each: one request, that day's times), then the chevron
+        to the next bookable day, month after month until the range ends. Days outside the range or the
+        weekdays, or without a wanted office, are never read. Every read counts against ``max_day_reads``.
+        """
+        search = _DaySearch(request, self.max_day_reads, self.first_day_hint)
         tries = 0
         async with self._step("reserve") as s:
-            for day in appointment.available_days():
-                d = date.fromisoformat(day)
-                if not (request.date_from <= d <= request.date_to) or d.weekday() not in request.weekdays:
-                    continue
-                slots = await appointment.open_day(day)
-                candidates = sorted(
-                    (ts, office)
-                    for office, stamps in slots.items()
-                    for ts in stamps
-                    if request.accepts(office, ts) and (office, ts) not in self.excluded_slots
-                )
-                for ts, office in candidates:
-                    await appointment.pick_slot(office, catalogue.office_names.get(office, ""), ts)
-                    self.observer.reserving(office, ts, catalogue.reservation_minutes)
-                    answer = await appointment.reserve()
-                    if "appointmentNotAvailable" in answer.error_codes:
-                        tries += 1
-                        self.observer.slot_taken(office, ts)
-                        if tries >= self.max_slot_tries:
-                            raise FlowStop(Outcome(OutcomeKind.SLOT_TAKEN,
-                                                   f"{tries} matching slots were taken by others first"))
-                        continue
-                    if answer.error_codes:
-                        raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site refused the reservation: "
-                                               + ", ".join(answer.error_codes)))
-                    process = answer.body if isinstance(answer.body, dict) else {}
-                    if "processId" not in process:
-                        raise SiteChanged(["reserve: API reserve-appointment/ answered without processId"])
-                    self.observer.reserved(process)
-                    s.api("reserve-appointment/", process)
-                    return process
+            while True:
+                view = appointment.view()
+                shown = await appointment.shown_month()
+                for day in search.days_to_read(view, shown):
+                    slots = view.slots if day == view.slot_day else None
+                    if slots is None:
+                        search.spend(day)
+                        slots = await appointment.open_day(day)
+                    search.read.add(day)
+                    candidates = sorted(
+                        (ts, office)
+                        for office, stamps in slots.items()
+                        for ts in stamps
+                        if request.accepts(office, ts) and (office, ts) not in self.excluded_slots
+                    )
+                    for ts, office in candidates:
+                        await appointment.pick_slot(office, catalogue.office_names.get(office, ""), ts)
+                        self.observer.reserving(office, ts, catalogue.reservation_minutes)
+                        answer = await appointment.reserve()
+                        if "appointmentNotAvailable" in answer.error_codes:
+                            tries += 1
+                            self.observer.slot_taken(office, ts)
+                            if tries >= self.max_slot_tries:
+                                raise FlowStop(Outcome(OutcomeKind.SLOT_TAKEN,
+                                                       f"{tries} matching slots were taken by others first"))
+                            continue
+                        if answer.error_codes:
+                            raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site refused the reservation: "
+                                                   + ", ".join(answer.error_codes)))
+                        process = answer.body if isinstance(answer.body, dict) else {}
+                        if "processId" not in process:
+                            raise SiteChanged(["reserve: API reserve-appointment/ answered without processId"])
+                        self.observer.reserved(process)
+                        s.api("reserve-appointment/", process)
+                        return process
+                    view = appointment.view()
+                following = appointment.view().next_bookable
+                if not following or date.fromisoformat(following) > request.date_to:
+                    break
+                search.spend(following)
+                landed = await appointment.jump(forward=True)
+                if landed is None:
+                    break
         if tries:
             raise FlowStop(Outcome(OutcomeKind.SLOT_TAKEN, f"all {tries} matching slots were taken by others first"))
-        raise FlowStop(Outcome(OutcomeKind.NO_MATCH, "no free slot matches the wanted offices, dates and times"))
+        raise FlowStop(Outcome(OutcomeKind.NO_MATCH, "no free slot matches the wanted offices, dates and times "
+                               f"({search.summary()})"))
 
     # -- steps: timing and fingerprints ------------------------------------------------
     def _step(self, name: str) -> _Step:

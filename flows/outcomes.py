@@ -11,6 +11,7 @@ class OutcomeKind(str, Enum):
     CONFIRMED = "confirmed"
     SLOT_TAKEN = "slot_taken"  # someone was faster, and no other match was left
     NO_MATCH = "no_matching_slot"
+    SEARCH_LIMIT = "search_limit"  # the day-read cap ended the search before the range was covered
     CAPTCHA_HANDOFF = "captcha_handoff"  # the widget refuses automated browsers: the person finishes
     RATE_LIMITED = "rate_limited"
     SITE_CHANGED = "site_changed"

@@ -51,6 +51,13 @@ class BookingRequest:
     time_to: time = time(23, 59)
     person: str = "default"
 
+    def wants_day(self, day: date) -> bool:
+        """Whether a calendar day is worth reading (range and weekday; times are judged per slot)."""
+        return self.date_from <= day <= self.date_to and day.weekday() in self.weekdays
+
+    def wants_office(self, office_id: int) -> bool:
+        return not self.office_ids or office_id in self.office_ids
+
     def accepts(self, office_id: int, unix_seconds: int) -> bool:
         """Whether a slot (office, start time) is one the person wants."""
         if self.office_ids and office_id not in self.office_ids:

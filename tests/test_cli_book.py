@@ -16,8 +16,9 @@ from tests.replica_helpers import berlin_slot
 CONTACT = ["--first-name", "Erika", "--last-name", "Mustermann", "--email", "erika@example.org"]
 
 
-def mta(server, tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, **agent_env(server, tmp_path)}
+def mta(server, tmp_path: Path, *args: str, timeout: float = 120,
+        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **agent_env(server, tmp_path), **(extra_env or {})}
     return subprocess.run([sys.executable, "-m", "agent.cli", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
 

@@ -1,7 +1,17 @@
-"""Step 2 "Termin": offices, calendar days and time slots."""
+"""Step 2 "Termin": offices, calendar days and time slots.
+
+How the site's calendar works (spec §3b): every answer lists the bookable days
+of the *painted* month(s) with the offices of each day, and the free times of
+one day only (its ``slotsStartDate``). A person sees the month, clicks a day
+(one request for that day) or a month chevron, which jumps to the next / previous
+bookable day (one request, and that day is selected). This page object offers
+exactly those moves and reads everything from the page's own answers.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from ..network import ApiAnswer
@@ -9,6 +19,8 @@ from ..timezone import BERLIN
 from .base import StepPage
 
 MAX_HOUR_PAGES = 12
+MONTHS_DE = ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober",
+             "november", "dezember")
 
 
 def days_of(answer: ApiAnswer | None) -> list[str]:
@@ -25,15 +37,54 @@ def slots_of(answer: ApiAnswer | None, day: str) -> dict[int, list[int]]:
     return {}
 
 
-class AppointmentStep(StepPage):
-    shown_month: tuple[int, int] | None = None
+def parse_month(caption: str) -> tuple[int, int] | None:
+    """ "März 2027" → (2027, 3)."""
+    match = re.search(r"([A-Za-zÄÖÜäöü]+)\s+(\d{4})", caption)
+    if not match or match.group(1).lower() not in MONTHS_DE:
+        return None
+    return int(match.group(2)), MONTHS_DE.index(match.group(1).lower()) + 1
 
+
+@dataclass(frozen=True)
+class CalendarView:
+    """What one calendar answer tells: painted days with their offices, one day's times, the neighbours."""
+
+    offices_by_day: dict[str, set[int]]
+    slot_day: str | None  # the day whose times the answer carries
+    slots: dict[int, list[int]]
+    prev_bookable: str | None
+    next_bookable: str | None
+
+    @classmethod
+    def of(cls, answer: ApiAnswer | None) -> CalendarView:
+        body = answer.body if answer and isinstance(answer.body, dict) else {}
+        offices_by_day: dict[str, set[int]] = {}
+        for entry in body.get("availableDays", []):
+            if isinstance(entry, dict) and "date" in entry:
+                ids = str(entry.get("providerIDs") or "")
+                offices_by_day[entry["date"]] = {int(x) for x in ids.split(",") if x.strip().isdigit()}
+        start, end = body.get("slotsStartDate"), body.get("slotsEndDate")
+        slot_day = start if start and start == end else None
+        slots = slots_of(answer, slot_day) if slot_day else {}
+        return cls(offices_by_day, slot_day if slots else None, slots, body.get("prevBookableDate"),
+                   body.get("nextBookableDate"))
+
+
+class AppointmentStep(StepPage):
     def latest_calendar(self) -> ApiAnswer | None:
         return self.capture.latest("available-calendar/")
 
+    def view(self) -> CalendarView:
+        return CalendarView.of(self.latest_calendar())
+
     def available_days(self) -> list[str]:
-        """Days the site offers now (from its last calendar answer)."""
+        """Days of the painted month(s) (from the page's last calendar answer)."""
         return days_of(self.latest_calendar())
+
+    async def shown_month(self) -> tuple[int, int] | None:
+        """The month the calendar shows, read from its caption."""
+        caption = await self.locate.try_find("calendar_month")
+        return parse_month(await caption.inner_text()) if caption is not None else None
 
     async def restrict_offices(self, keep: set[int], names: dict[int, str], selectable: list[int]) -> None:
         """Untick the offices the person does not want (one calendar request follows)."""
@@ -50,26 +101,27 @@ class AppointmentStep(StepPage):
             self.check(answer)
 
     async def open_day(self, day: str) -> dict[int, list[int]]:
-        """Show a day's slots (navigating months as needed); returns officeId -> slot times."""
-        target = date.fromisoformat(day)
-        await self.locate.find("date_heading")
-        latest = self.latest_calendar()
-        body = latest.body if latest and isinstance(latest.body, dict) else {}
-        if body.get("slotsStartDate") == day == body.get("slotsEndDate"):
-            return slots_of(latest, day)  # the page already shows this day
-        if self.shown_month is None:
-            shown = date.fromisoformat(body.get("slotsStartDate") or day)
-            self.shown_month = (shown.year, shown.month)
-        while (target.year, target.month) != self.shown_month:
-            forward = (target.year, target.month) > self.shown_month
-            await (await self.locate.find("next_month" if forward else "previous_month")).click()
-            y, m = self.shown_month
-            m += 1 if forward else -1
-            self.shown_month = (y + (m - 1) // 12, (m - 1) % 12 + 1)
+        """Click a day tile of the shown month: one request; returns that day's officeId -> slot times."""
+        if self.view().slot_day == day:
+            return self.view().slots  # the page already shows this day
         since = self.capture.mark()
-        await (await self.locate.find("day_tile", day=target.day)).click()
+        await (await self.locate.find("day_tile", day=date.fromisoformat(day).day)).click()
         answer = self.check(await self.capture.next("available-calendar/", since))
-        return slots_of(answer, day)
+        view = CalendarView.of(answer)
+        return view.slots if view.slot_day == day else {}
+
+    async def jump(self, forward: bool = True) -> str | None:
+        """A month chevron: the page jumps to the next (previous) bookable day and shows its times.
+
+        Returns that day, or None when the site named none (the page then sends nothing)."""
+        view = self.view()
+        target = view.next_bookable if forward else view.prev_bookable
+        if not target:
+            return None
+        since = self.capture.mark()
+        await (await self.locate.find("next_month" if forward else "previous_month")).click()
+        answer = self.check(await self.capture.next("available-calendar/", since))
+        return CalendarView.of(answer).slot_day or target
 
     async def pick_slot(self, office_id: int, office_name: str, timestamp: int) -> None:
         """Click a slot button, paging through hours ("Später") when it is not shown yet."""
