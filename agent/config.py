@@ -49,6 +49,7 @@ class Settings(BaseSettings):
 
     # Watching.
     token_refresh_margin_s: float = Field(60.0, description="renew the captcha token this long before it expires")
+    poll_day_reads: int = Field(2, ge=0, description="days whose times one poll may read after its overview")
     poll_share: float = Field(0.8, description="share of the budget polls may use (the rest: tokens, checks)")
     context_max_uses: int = 200
     context_max_age_s: float = 1800.0

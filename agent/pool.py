@@ -9,6 +9,7 @@ crashed (or was killed) is relaunched on the next request for a context.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ class BrowserPool:
         self.browser: Browser | None = None
         self.launches = 0
         self.retired = 0
+        # One page prepares (load, captcha-details, challenge, verify) at a time: pages warming together
+        # would interleave their requests in the rate budget and one could wait past its step timeout.
+        self.warming = asyncio.Lock()
 
     @property
     def alive(self) -> bool:

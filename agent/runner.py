@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from loguru import logger
@@ -126,7 +127,8 @@ def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcome, tra
 
 async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], stream: PollStream,
                            request: BookingRequest, first_seen: float | None = None,
-                           progress: BookingObserver | None = None, watch_id: int | None = None) -> AttemptResult:
+                           progress: BookingObserver | None = None, watch_id: int | None = None,
+                           first_day_hint: date | None = None) -> AttemptResult:
     """Book on a poll stream's warm page (captcha already solved): a detected slot is held in about a second.
 
     The page is used up by the booking; the stream prepares a fresh one for its next poll.
@@ -144,6 +146,7 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
     flow.excluded_slots = held_by_orphans(sessions)
     flow.max_slot_tries = settings.max_slot_tries
     flow.max_day_reads = settings.max_day_reads
+    flow.first_day_hint = first_day_hint
     stream.gate.kind = BOOKING
     trace_path: Path | None = None
     try:

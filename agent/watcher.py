@@ -45,6 +45,7 @@ class StreamState:
     status: str = "starting"  # watching | rate_limited | site_error | handoff | booking
     detail: str = ""
     next_poll: float = 0.0
+    cost: int = 1  # requests the latest poll took (the overview and its day reads)
 
 
 @dataclass
@@ -141,7 +142,8 @@ class Watcher:
         at = time.time() if at is None else at
         per_second = self.budget.config.requests / self.budget.config.window_s
         share = self.settings.poll_share * self.pattern.density(at)
-        return max(0.2, len(self.streams) / (per_second * share)) if self.streams else 60.0
+        requests_per_round = sum(max(1, state.cost) for state in self.streams.values())
+        return max(0.2, requests_per_round / (per_second * share)) if self.streams else 60.0
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -178,7 +180,7 @@ class Watcher:
         state = self.streams[key]
         async with self._booking_lock:  # one Chromium page at a time per booking; polls wait for a booking
             try:
-                result = await state.stream.poll()
+                result = await state.stream.poll(self._wanted_days(state))
             except CircuitOpen as exc:
                 await self._trouble(state, "rate_limited", str(exc))
                 return
@@ -194,13 +196,26 @@ class Watcher:
                 return
         self.stats.polls += 1
         state.status, state.detail = "watching", ""
-        new = result.slots - state.stream.known
-        gone = state.stream.known - result.slots
-        state.stream.known = result.slots
+        state.cost = result.requests
+        stream = state.stream
+        vanished = {slot for slot in stream.known if _day_of(slot) not in result.days}
+        refreshed = {slot for slot in stream.known if _day_of(slot) in result.read}
+        new = result.slots - stream.known
+        gone = vanished | (refreshed - result.slots)
+        stream.known = (stream.known - gone) | result.slots
         self._record_observations(key.service_id, new, gone, result.site_time)
         if new:
             self.stats.new_slots += len(new)
             await self._match(state, new, result.site_time)
+
+    def _wanted_days(self, state: StreamState):
+        """Whether any active watch of the stream could want a slot on a day with these offices."""
+        requests = [to_request(w, p) for w, p in active_watches(self.sessions) if w.id in state.watch_ids]
+
+        def wanted(day: date, offices: set[int]) -> bool:
+            return any(r.wants_day(day) and any(r.wants_office(o) for o in offices) for r in requests)
+
+        return wanted
 
     def _record_observations(self, service_id: int, new: set, gone: set, site_time: float) -> None:
         with self.sessions.begin() as session:
@@ -225,16 +240,18 @@ class Watcher:
                 await self._notify(person.key, "found", f"watch {watch_id}: {len(matches)} matching slot(s), "
                                    f"earliest {when}", state.stream.target.deep_link(watch.service_id))
                 continue
-            await self._book(state, watch, person, request, site_time)
+            first_day = datetime.fromtimestamp(matches[0][0], BERLIN).date()
+            await self._book(state, watch, person, request, site_time, first_day)
             if self._stopping:
                 return
 
-    async def _book(self, state: StreamState, watch: Watch, person, request, first_seen: float) -> None:
+    async def _book(self, state: StreamState, watch: Watch, person, request, first_seen: float,
+                    first_day: date | None = None) -> None:
         async with self._booking_lock:
             state.status = "booking"
             try:
                 result = await run_warm_booking(self.settings, self.sessions, state.stream, request,
-                                                first_seen=first_seen, watch_id=watch.id)
+                                                first_seen=first_seen, watch_id=watch.id, first_day_hint=first_day)
             except BookingBlocked as blocked:
                 state.status = "watching"
                 logger.info("watch {}: {}", watch.id, blocked)
@@ -288,6 +305,10 @@ class Watcher:
     def status(self) -> list[dict]:
         return [{"stream": k.label(), "watches": sorted(s.watch_ids), "status": s.status, "detail": s.detail,
                  "polls": s.stream.polls, "warmups": s.stream.warmups} for k, s in self.streams.items()]
+
+
+def _day_of(slot: tuple[int, int]) -> date:
+    return datetime.fromtimestamp(slot[1], BERLIN).date()
 
 
 def watch_count(sessions: sessionmaker[Session]) -> int:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from .captcha import detect_captcha
+from .captcha import CaptchaMissing, detect_captcha
 from .fingerprint import PatternStore, StepPrint, merge, print_diff, shape
 from .locators import ControlNotFound, Resolver, SelectorBook
 from .network import ApiCapture
@@ -202,13 +202,22 @@ class BookingFlow:
         single = request.office_ids[0] if len(request.office_ids) == 1 else None
 
         async with self._step("open") as s:
+            opened = self.capture.mark()
             answer = await service.open(self.target.booking_url, request.service_id, single)
             catalogue = Catalogue.from_answer(answer.body, request.service_id)
             s.api("offices-and-services/", answer.body)
 
         async with self._step("service"):
             await service.set_count(request.service_id, catalogue.service_name, request.count)
-            handler = await detect_captcha(self.locate, self.capture, request.service_id)
+            try:
+                handler = await detect_captcha(self.locate, self.capture, request.service_id, since=opened,
+                                               widget_timeout=self.control_timeout)
+            except CaptchaMissing as missing:
+                details = self.capture.latest("captcha-details/")
+                if details is not None:
+                    ServiceStep(self.page, self.locate, self.capture).check(details)  # rate limit, maintenance…
+                raise FlowStop(Outcome(OutcomeKind.SITE_CHANGED, f"{missing}; nothing was booked",
+                                       diff=[f"service: {missing}"])) from missing
             result = await handler.solve()
             if result.kind == "handoff":
                 raise FlowStop(Outcome(OutcomeKind.CAPTCHA_HANDOFF,

@@ -125,14 +125,34 @@ def captcha_required(catalogue: object, service_id: int) -> bool:
     )
 
 
-async def detect_captcha(locate: Resolver, capture: ApiCapture, service_id: int, timeout: float = 15.0) -> CaptchaHandler:
-    """Which captcha the service step shows (its widget appears after ``captcha-details/``)."""
+class CaptchaMissing(Exception):
+    """The site says the service needs a captcha, yet no widget appeared: never go on without one."""
+
+
+async def detect_captcha(locate: Resolver, capture: ApiCapture, service_id: int, since: int = 0,
+                         widget_timeout: float = 15.0) -> CaptchaHandler:
+    """Which captcha the service step shows.
+
+    When the catalogue says an office of the service requires a captcha, the page asks
+    ``captcha-details/`` and then shows the widget. Both are waited for: the answer however long the
+    rate budget holds the request (the capture's timeout covers a whole budget window), then the
+    widget. ``captchaEnabled: false`` means no captcha; anything else without a widget raises
+    :class:`CaptchaMissing` instead of carrying on as if there were none.
+    """
     catalogue = capture.latest("offices-and-services/")
     if not captcha_required(catalogue.body if catalogue else None, service_id):
         return NoCaptcha()
-    first = await locate.first_present(["altcha_widget", "frc_widget"], timeout=timeout)
+    details = await capture.next("captcha-details/", since)
+    body = details.body if isinstance(details.body, dict) else None
+    if details.status >= 400 or body is None:
+        raise CaptchaMissing(f"the site's captcha-details/ answered HTTP {details.status}"
+                             + (f" ({', '.join(details.error_codes)})" if details.error_codes else ""))
+    if body.get("captchaEnabled") is False:
+        return NoCaptcha()
+    first = await locate.first_present(["altcha_widget", "frc_widget"], timeout=widget_timeout)
     if first == "altcha_widget":
         return AltchaHandler(locate, capture)
     if first == "frc_widget":
         return FriendlyCaptchaHandler(locate, capture)
-    return NoCaptcha()
+    raise CaptchaMissing(f"the site requires a captcha for service {service_id}, but no captcha widget "
+                         f"appeared within {widget_timeout:.0f} s of its captcha-details/ answer")

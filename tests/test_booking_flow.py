@@ -150,3 +150,32 @@ def test_the_agent_never_touches_browser_identity() -> None:
             if path.suffix in (".py", ".toml") and path.is_file():
                 text = path.read_text()
                 assert not [s for s in suspicious if s in text], f"{path} mentions {suspicious}"
+
+
+async def test_a_captcha_details_answer_held_long_is_waited_for(server, replica, tmp_path) -> None:
+    """The site says a captcha is needed: the flow waits for the page's captcha-details/ answer however
+    long it takes (here longer than any widget wait) and never walks on without a token."""
+    from replica.faults import FaultRule
+
+    replica.clock.unfreeze()
+    replica.settings.fault_hang_s = 17.0  # longer than the 15 s an earlier widget wait allowed
+    settings = agent_settings(server, tmp_path, control_timeout_s=2.0)
+    replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9)])
+    replica.faults.add(FaultRule(kind="hold_answer", path="captcha-details", count=1))
+    result = await run_booking(settings, open_database(settings.database_url), request_for(replica))
+    assert result.outcome.kind is OutcomeKind.RESERVED, result.outcome.reason
+    calendars = [r.status for r in replica.requests.all() if r.path.endswith("/available-calendar/")]
+    assert 400 not in calendars  # never captchaMissing
+    assert len([r for r in replica.requests.all() if r.path.endswith("/captcha-details/")]) == 1
+
+
+async def test_a_failed_captcha_details_answer_is_a_site_error_not_no_captcha(setup, replica) -> None:
+    from replica.faults import FaultRule
+
+    settings, sessions = setup
+    replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9)])
+    replica.faults.add(FaultRule(kind="error500", path="captcha-details"))
+    result = await run_booking(settings, sessions, request_for(replica))
+    assert result.outcome.kind is OutcomeKind.SITE_ERROR, result.outcome.reason
+    assert "captcha-details/" in result.outcome.reason
+    assert not [r for r in replica.requests.all() if r.path.endswith("/available-calendar/")]

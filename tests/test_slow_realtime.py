@@ -5,6 +5,7 @@ Marked ``slow``: not in CI; run before resolving with ``scripts/test.sh -m slow`
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -79,3 +80,33 @@ async def test_ten_minutes_of_watching_never_meets_an_expired_token(tmp_path) ->
           f"calendar statuses {sorted({r.status for r in calendars})}")
     assert polls >= 20 and warmups >= 2
     assert [r for r in calendars if r.status == 400] == []
+
+
+async def test_three_queries_warming_together_at_the_default_budget_for_ten_minutes(realtime_server, tmp_path) -> None:
+    """Issue 9: every page gets its captcha token; never captchaMissing in the replica's log."""
+    from datetime import timedelta
+
+    from agent.watches import add_watch
+    from tests.watch_helpers import person, running_watcher
+
+    server, site = realtime_server
+    settings = agent_settings(server, tmp_path)  # the default budget: 6 per 60 s
+    sessions = open_database(settings.database_url)
+    today = site.clock.now_berlin().date()
+    for n, offices in enumerate([[102522], [102523], [102524]]):
+        add_watch(sessions, person(n), 1063453, offices, today, today + timedelta(days=60), mode="notify")
+    async with running_watcher(settings, sessions) as (watcher, _):
+        started = time.monotonic()
+        while time.monotonic() - started < 600:
+            await asyncio.sleep(5)
+        status = watcher.status()
+    calendars = [r for r in site.requests.all() if r.path.endswith("/available-calendar/")]
+    refused = [r for r in calendars if r.status == 400]
+    times = sorted(r.time for r in site.requests.all())
+    busiest = max(sum(1 for t in times if s <= t < s + 60) for s in times) if times else 0
+    print(f"\n10 min, 3 queries: {len(site.requests.all())} requests, {len(calendars)} calendar polls, "
+          f"{len([r for r in site.requests.all() if r.path.endswith('/captcha-verify/')])} verifies, "
+          f"{len(refused)} refused (captchaMissing/Expired), busiest 60 s: {busiest}; streams: {status}")
+    assert refused == []
+    assert all(s["polls"] >= 3 for s in status)
+    assert busiest <= settings.budget_requests
