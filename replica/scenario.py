@@ -155,6 +155,13 @@ def scenario_routes(prefix: str) -> list[Route]:
                           slot_days_ahead=int(b.get("slotDaysAhead", 7)), first_slot=b.get("firstSlot", "08:00"),
                           vanish_after_s=b.get("vanishAfterS"))
 
+    def scatter(r: Replica, b: dict, q: Request) -> dict:
+        count = r.seed_slots(days=int(b.get("days", 21)), per_day=int(b.get("perDay", 3)),
+                             seed=int(b.get("seed", 7)), first_day=int(b.get("firstDay", 1)),
+                             office_ids=[int(o) for o in b["officeIds"]] if b.get("officeIds") else None,
+                             weekdays=[int(d) for d in b["weekdays"]] if "weekdays" in b else None)
+        return {"released": count}
+
     def captcha(r: Replica, b: dict, q: Request) -> None:
         r.set_captcha_mode(b.get("mode", r.captcha_mode), b.get("allowAutomatedBrowsers"))
         if "required" in b:
@@ -171,6 +178,8 @@ def scenario_routes(prefix: str) -> list[Route]:
         "/catalog": (lambda r, b, q: seed_catalog(r, b), ["POST"]),
         "/slots": (lambda r, b, q: r.desk.add_slots(_office(r, b), slot_list(b)), ["POST"]),
         "/slots/take": (take, ["POST"]),
+        "/slots/scatter": (scatter, ["POST"]),
+        "/slots/clear": (lambda r, b, q: r.clear_slots(b.get("officeIds")), ["POST"]),
         "/slots/take-next-reserved": (lambda r, b, q: r.take_slot_before_next_reserve(b.get("officeId")), ["POST"]),
         "/releases": (release, ["POST"]),
         "/schedules": (schedule, ["POST"]),

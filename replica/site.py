@@ -114,15 +114,24 @@ class Replica:
 
         self.desk.before_reserve = take
 
-    def seed_slots(self, days: int = 21, per_day: int = 3, seed: int = 7) -> int:
-        """Release a reproducible scatter of slots over the next ``days`` working days."""
+    def seed_slots(self, days: int = 21, per_day: int = 3, seed: int = 7, first_day: int = 1,
+                   office_ids: list[int] | None = None, weekdays: list[int] | None = None) -> int:
+        """Release a reproducible scatter of slots: ``per_day`` on each of ``days`` days from ``first_day``
+        days ahead (Mon–Fri unless ``weekdays`` says otherwise), at every office or the given ones.
+
+        Scarce, far-out availability is a narrow scatter far ahead, e.g. ``first_day=21, days=1`` (the
+        first bookable day three weeks away) or ``first_day=61, days=3`` (only slots in two months)."""
+        if days < 0 or per_day < 1 or first_day < 0:
+            raise ValueError("days ≥ 0, perDay ≥ 1 and firstDay ≥ 0 are required")
+        allowed = set(range(5) if weekdays is None else weekdays)
+        offices = [self.catalog.offices[o] for o in office_ids] if office_ids else list(self.catalog.offices.values())
         rng = random.Random(seed)
         start = self.clock.now_berlin().date()
         count = 0
-        for office in self.catalog.offices.values():
-            for offset in range(1, days + 1):
+        for office in offices:
+            for offset in range(first_day, first_day + days):
                 day = start + timedelta(days=offset)
-                if day.weekday() >= 5:
+                if day.weekday() not in allowed:
                     continue
                 stamps = set()
                 for _ in range(per_day):
@@ -132,6 +141,11 @@ class Replica:
                 self.desk.add_slots(office.id, sorted(stamps))
                 count += len(stamps)
         return count
+
+    def clear_slots(self, office_ids: list[int] | None = None) -> None:
+        """No free slots at all (or none at the given offices)."""
+        for office_id in office_ids or list(self.catalog.offices):
+            self.desk.remove_slots(office_id)
 
     def reset(self) -> None:
         """Forget processes, slots, logs, mails, counters and switches (catalogue stays)."""

@@ -114,3 +114,20 @@ def test_catalogue_can_be_seeded(scenario, api) -> None:
     assert catalogue["relations"][0]["officeId"] == 1
     bad = {**body, "relations": [{"officeId": 2, "serviceId": 7}]}
     assert scenario.post("/catalog", json=bad).status_code == 400
+
+
+def test_scarce_far_out_availability(scenario, api, replica) -> None:
+    """Only slots three weeks away, then only slots in two months: the calendar snaps to them."""
+
+    today = replica.clock.now_berlin().date()
+    scenario.post("/slots/clear", json={})
+    released = scenario.post("/slots/scatter", json={"officeIds": [102522], "firstDay": 21, "days": 1,
+                                                     "perDay": 2, "weekdays": list(range(7))}).json()
+    assert released["released"] == 2
+    body = api.get("available-calendar/", params=calendar_params(replica, [102522])).json()
+    assert body["slotsStartDate"] == (today + timedelta(days=21)).isoformat()  # the lead time snapped
+    scenario.post("/slots/clear", json={})
+    scenario.post("/slots/scatter", json={"officeIds": [102522], "firstDay": 61, "days": 3, "weekdays": list(range(7))})
+    body = api.get("available-calendar/", params=calendar_params(replica, [102522])).json()
+    assert body["slotsStartDate"] == (today + timedelta(days=61)).isoformat()
+    assert scenario.post("/slots/scatter", json={"perDay": 0}).status_code == 400
