@@ -22,9 +22,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 BOOKING, POLL, CAPTCHA, CHECK = "booking", "poll", "captcha", "check"
-# Windows are counted this much longer than configured: slack for the time a
-# request travels, so the site never sees more than the budget in its window.
-TRANSIT_SLACK_S = 0.25
+# Windows are counted longer than configured: slack for the time a request
+# travels (Chromium under a proof-of-work load was seen taking ~0.5 s to send
+# one), so the site never sees more than the budget in its window.
+TRANSIT_SLACK_S = 1.0
+
+
+def transit_slack(window_s: float) -> float:
+    """1 s, or a tenth of a compressed window."""
+    return min(TRANSIT_SLACK_S, window_s / 10)
 
 
 class CircuitOpen(Exception):
@@ -78,22 +84,23 @@ class RateBudget:
         return sum(1 for t, _ in self.sent if t > horizon)
 
     def _prune(self) -> None:
-        horizon = self.clock() - max(self.config.window_s, self.config.site_window_s) - TRANSIT_SLACK_S
+        longest = max(self.config.window_s, self.config.site_window_s)
+        horizon = self.clock() - longest - transit_slack(longest)
         while self.sent and self.sent[0][0] <= horizon:
             self.sent.popleft()
 
     def _allowed(self, kind: str) -> bool:
         c = self.config
-        in_window = self._count(c.window_s + TRANSIT_SLACK_S)
+        in_window = self._count(c.window_s + transit_slack(c.window_s))
         if kind == BOOKING:
-            site_window = self._count(c.site_window_s + TRANSIT_SLACK_S)
+            site_window = self._count(c.site_window_s + transit_slack(c.site_window_s))
             return in_window < c.requests + c.booking_burst and site_window < c.site_limit // 2
         return self.bookings_waiting == 0 and in_window < c.requests
 
     def _wait_time(self) -> float:
         if not self.sent:
             return 0.05
-        window = self.config.window_s + TRANSIT_SLACK_S
+        window = self.config.window_s + transit_slack(self.config.window_s)
         oldest_in_window = next((t for t, _ in self.sent if t > self.clock() - window), self.clock())
         return max(0.02, oldest_in_window + window - self.clock())
 
@@ -101,8 +108,11 @@ class RateBudget:
     def circuit_open(self) -> bool:
         return self.wall() < self.open_until
 
-    async def acquire(self, kind: str) -> None:
-        """Wait for a place in the budget; raise CircuitOpen while the site's rate limit holds."""
+    async def acquire(self, kind: str) -> tuple[float, str]:
+        """Wait for a place in the budget; raise CircuitOpen while the site's rate limit holds.
+
+        Returns the place, which :meth:`refund` gives back if the request is not sent after all. A place
+        must be used at once: it counts from the moment it was taken."""
         if kind == BOOKING:
             self.bookings_waiting += 1
         try:
@@ -112,9 +122,10 @@ class RateBudget:
                     raise CircuitOpen(self.open_until, self.open_reason)
                 self._prune()
                 if self._allowed(kind):
-                    self.sent.append((self.clock(), kind))
+                    place = (self.clock(), kind)
+                    self.sent.append(place)
                     self.counts[kind] = self.counts.get(kind, 0) + 1
-                    return
+                    return place
                 self._changed.clear()
                 try:
                     await asyncio.wait_for(self._changed.wait(), timeout=self._wait_time())
@@ -124,6 +135,15 @@ class RateBudget:
             if kind == BOOKING:
                 self.bookings_waiting -= 1
                 self._changed.set()
+
+    def refund(self, place: tuple[float, str]) -> None:
+        """Give back a place whose request was not sent (e.g. its token had to be renewed first)."""
+        try:
+            self.sent.remove(place)
+        except ValueError:
+            return
+        self.counts[place[1]] = self.counts.get(place[1], 1) - 1
+        self._changed.set()
 
     # -- what the site said -------------------------------------------------------------
     def observe(self, status: int, headers: Mapping[str, str], error_codes: list[str] | None = None) -> None:

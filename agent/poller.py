@@ -120,10 +120,13 @@ class PollStream:
         expires = self.catalogue.token_expires_at
         return expires is None or expires - self.site_now() > self.settings.token_refresh_margin_s
 
+    def _ready(self) -> bool:
+        return (self.page is not None and not self.page.is_closed() and self.pool.alive and self._token_fresh()
+                and self.pooled is not None and not self.pool.worn(self.pooled))
+
     async def ensure_warm(self) -> None:
         """A page prepared up to "Weiter" with a captcha token that will not expire soon."""
-        if (self.page is not None and not self.page.is_closed() and self.pool.alive and self._token_fresh()
-                and self.pooled is not None and not self.pool.worn(self.pooled)):
+        if self._ready():
             return
         async with self.pool.warming:
             await self._prepare()
@@ -180,9 +183,14 @@ class PollStream:
 
         The place in the budget is taken *before* the token is judged fresh: a wait in the budget (up
         to a window) must not let the token expire on the way. Returns the body, ``None`` for no slots."""
-        await self.ensure_warm()
-        await self.budget.acquire(POLL)
-        await self.ensure_warm()  # the wait may have aged the token; renewing uses its own places
+        while True:
+            await self.ensure_warm()
+            place = await self.budget.acquire(POLL)
+            if self._ready():
+                break
+            # The wait aged the token (or lost the page): renewing uses its own places, and this one is
+            # given back, since a place counts from when it was taken and must be used at once.
+            self.budget.refund(place)
         assert self.page is not None and self.pooled is not None and self.gate is not None
         self.gate.prepaid = 1
         try:
@@ -232,7 +240,7 @@ class PollStream:
             del self.day_cache[gone]
         candidates = [d for d, offices in sorted(result.days.items())
                       if d not in result.read and (wanted is None or wanted(d, offices))]
-        for day in sorted(candidates, key=lambda d: self._read_priority(d, result.days[d]))[:self.settings.poll_day_reads]:
+        for day in self._days_to_read(candidates, result.days):
             day_body = await self._ask(day, day)
             result.requests += 1
             if day_body is None:
@@ -246,6 +254,20 @@ class PollStream:
     def _remember(self, result: PollResult, day: date, slots: dict[int, list[int]], days: dict[date, set[int]]) -> None:
         result.read[day] = {(office, int(ts)) for office, stamps in slots.items() for ts in stamps}
         self.day_cache[day] = (frozenset(days.get(day, set())), time.monotonic())
+
+    def _days_to_read(self, candidates: list[date], days: dict[date, set[int]]) -> list[date]:
+        """Up to ``poll_day_reads`` days: the most urgent (changed, never read), and one place kept for the
+        day read longest ago, so days that change on every poll cannot starve the stable ones."""
+        budget = self.settings.poll_day_reads
+        if budget <= 0 or not candidates:
+            return []
+        urgent = sorted(candidates, key=lambda d: self._read_priority(d, days[d]))
+        oldest = sorted(candidates, key=lambda d: (self.day_cache[d][1] if d in self.day_cache else 0.0, d))
+        if budget == 1:  # alternate between the two orders
+            return [urgent[0] if self.polls % 2 else oldest[0]]
+        chosen = urgent[:budget - 1]
+        spare = next((d for d in oldest if d not in chosen), None)
+        return chosen + ([spare] if spare is not None else [])
 
     def _read_priority(self, day: date, offices: set[int]) -> tuple[int, float, date]:
         cached = self.day_cache.get(day)
@@ -262,6 +284,8 @@ class _Answer:
     """An in-page poll's body in the shape the flow's calendar reader takes."""
 
     body: object
+
+
 def _berlin_today(unix: float) -> date:
     return datetime.fromtimestamp(unix, BERLIN).date()
 

@@ -31,7 +31,7 @@ from .models import Attempt, Observation, Person, Watch
 from .notifier import Notice, Notifier
 from .patterns import ReleasePattern, learn_from_db
 from .pool import BrowserPool
-from .poller import PollStream, SiteTrouble, StreamKey
+from .poller import PollResult, PollStream, SiteTrouble, StreamKey
 from .recovery import settle_unfinished
 from .runner import budget_for, run_warm_booking, selector_book
 from .site_api import SiteApi
@@ -206,7 +206,7 @@ class Watcher:
         self._record_observations(key.service_id, new, gone, result.site_time)
         if new:
             self.stats.new_slots += len(new)
-            await self._match(state, new, result.site_time)
+            await self._match(state, new, result)
 
     def _wanted_days(self, state: StreamState):
         """Whether any active watch of the stream could want a slot on a day with these offices."""
@@ -228,7 +228,8 @@ class Watcher:
                                        Observation.slot_ts == slot, Observation.gone_at.is_(None))
                                 .values(gone_at=site_time))
 
-    async def _match(self, state: StreamState, new: set[tuple[int, int]], site_time: float) -> None:
+    async def _match(self, state: StreamState, new: set[tuple[int, int]], result: PollResult) -> None:
+        site_time = result.site_time
         watches = {w.id: (w, p) for w, p in active_watches(self.sessions) if w.id in state.watch_ids}
         for watch_id, (watch, person) in sorted(watches.items()):
             request = to_request(watch, person)
@@ -240,7 +241,7 @@ class Watcher:
                 await self._notify(person.key, "found", f"watch {watch_id}: {len(matches)} matching slot(s), "
                                    f"earliest {when}", state.stream.target.deep_link(watch.service_id))
                 continue
-            first_day = datetime.fromtimestamp(matches[0][0], BERLIN).date()
+            first_day = _first_unchecked_day(request, matches[0][0], result)
             await self._book(state, watch, person, request, site_time, first_day)
             if self._stopping:
                 return
@@ -305,6 +306,16 @@ class Watcher:
     def status(self) -> list[dict]:
         return [{"stream": k.label(), "watches": sorted(s.watch_ids), "status": s.status, "detail": s.detail,
                  "polls": s.stream.polls, "warmups": s.stream.warmups} for k, s in self.streams.items()]
+
+
+def _first_unchecked_day(request, earliest_match: int, result: PollResult) -> date:
+    """Where the booking's calendar walk may start: the earliest matching slot's day, or an earlier day
+    this watch could want whose times the poll did not read now (a slot may have appeared there)."""
+    day = datetime.fromtimestamp(earliest_match, BERLIN).date()
+    unread = [d for d, offices in result.days.items()
+              if d < day and d not in result.read and request.wants_day(d)
+              and any(request.wants_office(o) for o in offices)]
+    return min(unread, default=day)
 
 
 def _day_of(slot: tuple[int, int]) -> date:

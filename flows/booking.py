@@ -292,12 +292,16 @@ class BookingFlow:
         async with self._step("reserve") as s:
             while True:
                 view = appointment.view()
-                shown = await appointment.shown_month()
+                shown = await appointment.month_of(view, timeout=self.control_timeout)
+                if shown is None and view.offices_by_day:
+                    raise SiteChanged(["calendar: the month caption does not show the month of the site's answer"])
                 for day in search.days_to_read(view, shown):
                     slots = view.slots if day == view.slot_day else None
                     if slots is None:
                         search.spend(day)
                         slots = await appointment.open_day(day)
+                    if slots is None:
+                        continue  # the page showed another day's times: not read, not matched
                     search.read.add(day)
                     candidates = sorted(
                         (ts, office)

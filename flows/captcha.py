@@ -142,7 +142,11 @@ async def detect_captcha(locate: Resolver, capture: ApiCapture, service_id: int,
     catalogue = capture.latest("offices-and-services/")
     if not captcha_required(catalogue.body if catalogue else None, service_id):
         return NoCaptcha()
-    details = await capture.next("captcha-details/", since)
+    try:
+        details = await capture.next("captcha-details/", since)
+    except TimeoutError as exc:
+        raise TimeoutError(f"the site requires a captcha for service {service_id}, but the page got no "
+                           f"captcha-details/ answer within {capture.timeout:.0f} s") from exc
     body = details.body if isinstance(details.body, dict) else None
     if details.status >= 400 or body is None:
         raise CaptchaMissing(f"the site's captcha-details/ answered HTTP {details.status}"

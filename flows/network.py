@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 from playwright.async_api import Page, Response
 
@@ -20,6 +22,10 @@ class ApiAnswer:
     status: int
     body: object  # parsed JSON, or None
     url: str
+
+    def query(self, name: str) -> str | None:
+        """A parameter of the request this answers."""
+        return dict(parse_qsl(urlsplit(self.url).query)).get(name)
 
     @property
     def error_codes(self) -> list[str]:
@@ -35,7 +41,23 @@ class ApiCapture:
         self.answers: list[ApiAnswer] = []
         self._arrived = asyncio.Condition()
         self._pending: set[asyncio.Task] = set()
+        self.in_flight: dict[str, int] = {}  # endpoint -> requests sent and not yet answered
         page.on("response", self._on_response)
+        page.on("request", self._on_request)
+        page.on("requestfailed", self._on_failed)
+
+    def _endpoint(self, url: str) -> str | None:
+        return url[len(self.api_root):].split("?", 1)[0] if url.startswith(self.api_root) else None
+
+    def _on_request(self, request) -> None:
+        endpoint = self._endpoint(request.url)
+        if endpoint is not None:
+            self.in_flight[endpoint] = self.in_flight.get(endpoint, 0) + 1
+
+    def _on_failed(self, request) -> None:
+        endpoint = self._endpoint(request.url)
+        if endpoint is not None and self.in_flight.get(endpoint):
+            self.in_flight[endpoint] -= 1
 
     def _on_response(self, response: Response) -> None:
         if not response.url.startswith(self.api_root):
@@ -46,6 +68,8 @@ class ApiCapture:
 
     async def _read(self, response: Response) -> None:
         endpoint = response.url[len(self.api_root):].split("?", 1)[0]
+        if self.in_flight.get(endpoint):
+            self.in_flight[endpoint] -= 1
         try:
             body = json.loads(await response.body())
         except Exception:  # noqa: BLE001 - a broken or non-JSON answer is kept as None
@@ -57,12 +81,15 @@ class ApiCapture:
     def mark(self) -> int:
         return len(self.answers)
 
-    async def next(self, endpoint: str, since: int, timeout: float | None = None) -> ApiAnswer:
-        """The first answer for ``endpoint`` at index ``since`` or later, waiting up to ``timeout``."""
+    async def next(self, endpoint: str, since: int, timeout: float | None = None,
+                   where: Callable[[ApiAnswer], bool] | None = None) -> ApiAnswer:
+        """The first answer for ``endpoint`` at index ``since`` or later (and, with ``where``, the first
+        that satisfies it: a late answer to an earlier request is not the answer to this one)."""
         timeout = self.timeout if timeout is None else timeout
 
         def found() -> ApiAnswer | None:
-            return next((a for a in self.answers[since:] if a.endpoint == endpoint), None)
+            return next((a for a in self.answers[since:] if a.endpoint == endpoint and (where is None or where(a))),
+                        None)
 
         async with self._arrived:
             await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
@@ -72,6 +99,15 @@ class ApiCapture:
 
     def latest(self, endpoint: str, since: int = 0) -> ApiAnswer | None:
         return next((a for a in reversed(self.answers[since:]) if a.endpoint == endpoint), None)
+
+    async def idle(self, endpoint: str, timeout: float | None = None) -> None:
+        """Wait until no request for ``endpoint`` is in flight (the rate budget may be holding one)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.timeout if timeout is None else timeout)
+        while self.in_flight.get(endpoint, 0) > 0 or self._pending:
+            if loop.time() >= deadline:
+                raise TimeoutError(f"a {endpoint} request got no answer in time")
+            await asyncio.sleep(0.05)
 
     async def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
         """Wait until no new answer arrived for ``quiet`` seconds."""

@@ -128,6 +128,28 @@ def test_window_outside_the_range_becomes_the_nearer_end_day(replica, api) -> No
     assert body["slotsStartDate"] == "2027-04-20" and days(body) == ["2027-04-20"]
 
 
+def test_december_paints_only_december_and_january_is_next(replica, api) -> None:
+    replica.settings.max_future_days = 400
+    replica.desk.add_slots(102522, [at("2027-12-20"), at("2028-01-04")])
+    body = ask(api, start="2027-12-01", end="2028-02-28", slots_start="2027-12-20").json()
+    assert days(body) == ["2027-12-20"] and body["nextBookableDate"] == "2028-01-04"
+    body = ask(api, start="2027-12-01", end="2028-02-28", slots_start="2028-01-01").json()
+    assert days(body) == ["2028-01-04"] and body["prevBookableDate"] == "2027-12-20"
+
+
+def test_window_entirely_before_the_range_becomes_its_first_day(replica, api) -> None:
+    replica.desk.add_slots(102522, [at("2027-04-20")])
+    body = ask(api, start="2027-04-01", slots_start="2027-03-12", slots_end="2027-03-20").json()
+    assert body["slotsStartDate"] == "2027-04-20" and days(body) == ["2027-04-20"]  # 04-01 missed → April's first
+
+
+def test_bookable_days_only_before_the_painted_month(replica, api) -> None:
+    replica.desk.add_slots(102522, [at("2027-03-24")])
+    body = ask(api, slots_start="2027-05-10").json()
+    assert days(body) == [] and times(body) == {}
+    assert body["prevBookableDate"] == "2027-03-24" and body["nextBookableDate"] is None
+
+
 def test_days_are_berlin_days(replica, api) -> None:
     late = at("2027-03-12", "00:30")  # still 03-11 in UTC
     replica.desk.add_slots(102522, [late])

@@ -40,15 +40,15 @@ def day_reads(replica, day: date) -> list:
 
 
 async def book_after_release(replica, tmp_path, server, watch: dict, before: dict[date, list[str]],
-                             release_day: date, release_time: str):
+                             release_day: date, release_time: str, **overrides):
     replica.clock.unfreeze()
-    settings = watcher_settings(server, tmp_path)
+    settings = watcher_settings(server, tmp_path, **overrides)
     sessions = open_database(settings.database_url)
     for day, times in before.items():
         replica.desk.add_slots(102522, [at(day, t) for t in times])
     add_watch(sessions, person(1), 1063453, [102522], mode="auto", **watch)
     async with running_watcher(settings, sessions) as (watcher, _):
-        await wait_for(lambda: any(s.stream.polls >= 2 for s in watcher.streams.values()), 60)
+        await wait_for(lambda: any(s.stream.polls >= 2 + len(before) for s in watcher.streams.values()), 90)
         assert watcher.stats.bookings == []  # nothing before the release matches
         slot = at(release_day, release_time)
         replica.desk.add_slots(102522, [slot])
@@ -60,7 +60,9 @@ async def book_after_release(replica, tmp_path, server, watch: dict, before: dic
     times_ = [r.time for r in api_log(replica)]
     budget = settings.budget_requests + settings.budget_booking_burst
     assert max_in_window(times_, settings.budget_window_s) <= budget
-    polls_only = [r.time for r in api_log(replica) if r.time < min(x.time for x in api_log(replica, "reserve-appointment"))]
+    booking_starts = min(x.time for x in api_log(replica, "reserve-appointment"))
+    polls_only = [r.time for r in api_log(replica) if r.time < booking_starts - settings.budget_window_s]
+    assert max_in_window(polls_only, settings.budget_window_s) <= settings.budget_requests  # polls: no burst
     return settings, polls_only
 
 
@@ -68,10 +70,10 @@ async def test_watch_whose_range_starts_next_month_books_a_released_slot(server,
     today = replica.clock.now_berlin().date()
     start = next_month(today)
     soon = today + timedelta(days=1)
+    before = {soon: ["09:00", "10:00"]} if soon < start else {}  # this month's slots: not wanted
     target = start + timedelta(days=9)
     await book_after_release(replica, tmp_path, server,
-                             dict(date_from=start, date_to=start + timedelta(days=45)),
-                             {soon: ["09:00", "10:00"]}, target, "11:00")
+                             dict(date_from=start, date_to=start + timedelta(days=45)), before, target, "11:00")
     assert day_reads(replica, target), "the poll read the new day before booking"
 
 
@@ -85,14 +87,18 @@ async def test_watch_whose_time_window_excludes_the_first_bookable_day(server, r
 
 
 async def test_a_slot_released_on_a_day_that_already_had_others_is_found(server, replica, tmp_path) -> None:
-    """The day's offices do not change, so only re-reading candidate days in turn finds it."""
+    """The days' offices do not change, so only re-reading candidate days in turn finds it: four candidate
+    days, one day read per poll."""
     today = replica.clock.now_berlin().date()
-    first, busy = today + timedelta(days=2), today + timedelta(days=6)
+    first = today + timedelta(days=2)
+    others = [today + timedelta(days=n) for n in (4, 6, 8, 10)]
+    busy = others[2]
     settings, polls = await book_after_release(
         replica, tmp_path, server,
         dict(date_from=today, date_to=today + timedelta(days=40), time_from="15:00", time_to="17:00"),
-        {first: ["08:00"], busy: ["09:00"]}, busy, "15:30")
+        {first: ["08:00"], **{d: ["09:00"] for d in others}}, busy, "15:30", poll_day_reads=1)
     assert len(day_reads(replica, busy)) >= 2  # read before the release and again after it
+    assert all(day_reads(replica, d) for d in others)  # every candidate day had its turn
 
 
 async def test_pages_warming_together_each_get_their_captcha_token(server, replica, tmp_path) -> None:

@@ -10,6 +10,7 @@ exactly those moves and reads everything from the page's own answers.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -70,6 +71,16 @@ class CalendarView:
                    body.get("nextBookableDate"))
 
 
+def _asks_for(day: str):
+    """An answer to a request whose slots window holds ``day`` (the page asks for the day, or its month)."""
+
+    def asks(answer: ApiAnswer) -> bool:
+        start, end = answer.query("slotsStartDate"), answer.query("slotsEndDate") or answer.query("slotsStartDate")
+        return bool(start and end and start <= day <= end)
+
+    return asks
+
+
 class AppointmentStep(StepPage):
     def latest_calendar(self) -> ApiAnswer | None:
         return self.capture.latest("available-calendar/")
@@ -100,28 +111,50 @@ class AppointmentStep(StepPage):
         for answer in self.capture.answers[since:]:
             self.check(answer)
 
-    async def open_day(self, day: str) -> dict[int, list[int]]:
-        """Click a day tile of the shown month: one request; returns that day's officeId -> slot times."""
-        if self.view().slot_day == day:
-            return self.view().slots  # the page already shows this day
+    async def open_day(self, day: str) -> dict[int, list[int]] | None:
+        """Click a day tile of the shown month: one request; returns that day's officeId -> slot times
+        ({} when the site has none left that day, None when its answer carried another day's times)."""
+        view = self.view()
+        if view.slot_day == day:
+            return view.slots  # the page already shows this day
+        await self.capture.idle("available-calendar/")  # a held earlier request must not pass for this one
         since = self.capture.mark()
         await (await self.locate.find("day_tile", day=date.fromisoformat(day).day)).click()
-        answer = self.check(await self.capture.next("available-calendar/", since))
+        answer = self.check(await self.capture.next("available-calendar/", since, where=_asks_for(day)))
         view = CalendarView.of(answer)
-        return view.slots if view.slot_day == day else {}
+        if view.slot_day == day:
+            return view.slots
+        return {} if view.slot_day is None else None
 
     async def jump(self, forward: bool = True) -> str | None:
         """A month chevron: the page jumps to the next (previous) bookable day and shows its times.
 
         Returns that day, or None when the site named none (the page then sends nothing)."""
+        await self.capture.idle("available-calendar/")  # the page ignores chevrons while it loads
         view = self.view()
         target = view.next_bookable if forward else view.prev_bookable
         if not target:
             return None
         since = self.capture.mark()
         await (await self.locate.find("next_month" if forward else "previous_month")).click()
-        answer = self.check(await self.capture.next("available-calendar/", since))
+        answer = self.check(await self.capture.next("available-calendar/", since, where=_asks_for(target)))
         return CalendarView.of(answer).slot_day or target
+
+    async def month_of(self, view: CalendarView, timeout: float = 5.0) -> tuple[int, int] | None:
+        """The month the calendar shows once it has redrawn for ``view`` (its caption, read from the page).
+
+        None when the caption never shows the answer's month (or cannot be read): the caller decides."""
+        anchor = view.slot_day or min(view.offices_by_day, default=None)
+        expected = (int(anchor[:4]), int(anchor[5:7])) if anchor else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            shown = await self.shown_month()
+            if expected is None or shown == expected:
+                return shown
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
 
     async def pick_slot(self, office_id: int, office_name: str, timestamp: int) -> None:
         """Click a slot button, paging through hours ("Später") when it is not shown yet."""

@@ -8,6 +8,7 @@ const CAPTCHA_ERRORS = ["captchaMissing", "captchaInvalid", "captchaExpired"];
 export function createFlow(store, api, t) {
   let officeTimer = null;
   let listNext; // the list view's next day to load (undefined: take the calendar's)
+  let listCursor = null; // the last day "mehr laden" asked for (so an empty answer moves on a month)
 
   function mergeListDays(days) {
     const known = new Map(store.listDays.map((d) => [d.date, d]));
@@ -154,6 +155,7 @@ export function createFlow(store, api, t) {
       store.selectedSlot = null;
       store.listDays = [];
       listNext = undefined;
+      listCursor = null;
       const loaded = await loadCalendarFor(berlinDate());
       mergeListDays(store.availableDays);
       return loaded;
@@ -197,7 +199,8 @@ export function createFlow(store, api, t) {
     async loadMore() {
       const last = store.listDays[store.listDays.length - 1]?.date || store.selectedDay || berlinDate();
       const target = listNext !== undefined ? listNext : store.calendar?.nextBookableDate;
-      const day = target || firstOfNextMonth(last);
+      const day = target || firstOfNextMonth(listCursor && listCursor > last ? listCursor : last);
+      listCursor = day;
       try {
         const calendar = await requestDay(day);
         mergeListDays(calendar.availableDays);
