@@ -69,19 +69,6 @@ def _person(settings: Settings, email: str, person: str | None) -> str:
     return "p-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
 
 
-def _catalogue(settings: Settings) -> tuple[dict[int, int], dict[int, set[int]]] | None:
-    """The site's services (max counts) and which offices offer them, for validating a request."""
-    import httpx
-
-    try:
-        body = httpx.get(settings.api_url.rstrip("/") + "/offices-and-services/", timeout=15).json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    services = {s["id"]: int(s.get("maxQuantity") or 1) for s in body.get("services", [])}
-    offices: dict[int, set[int]] = {}
-    for relation in body.get("relations", []):
-        offices.setdefault(relation["serviceId"], set()).add(relation["officeId"])
-    return services, offices
 
 
 @app.command()
@@ -109,7 +96,7 @@ def book(
     from .progress import ConsoleProgress
     from .recovery import settle_unfinished
     from .runner import budget_for, run_booking
-    from .site_api import SiteApi
+    from .site_api import SiteApi, SiteUnavailable
 
     settings = get_settings()
     if "MTA_LOG_LEVEL" not in os.environ:
@@ -127,25 +114,30 @@ def book(
             person=_person(settings, contact.email, person),
         )
         request.validate(today)  # bad dates, counts and contact details: before any request or browser
-        known = _catalogue(settings)
-        if known is not None:
-            request.validate(today, *known)
     except InvalidRequest as exc:
         fail(str(exc))
+    budget = budget_for(settings)
 
-    sessions = open_database(settings.database_url)
-    site_api = SiteApi(settings.api_url)
+    async def main():
+        async with SiteApi(settings.api_url, budget) as api:
+            known = await api.catalogue()  # unknown service or office: refused before any browser starts
+            request.validate(today, known.services, known.offices_of)
+            sessions = open_database(settings.database_url)
+            for line in await settle_unfinished(sessions, api):
+                err.print(f"[yellow]settled[/] {line}")
+        progress = None if as_json else ConsoleProgress(console)
+        if not as_json:
+            console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
+        return await run_booking(settings, sessions, request, progress=progress, budget=budget)
+
     try:
-        settled = settle_unfinished(sessions, site_api)
-    finally:
-        site_api.close()
-    for line in settled:
-        err.print(f"[yellow]settled[/] {line}")
-    progress = None if as_json else ConsoleProgress(console)
-    if not as_json:
-        console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
-    try:
-        result = asyncio.run(run_booking(settings, sessions, request, progress=progress, budget=budget_for(settings)))
+        result = asyncio.run(main())
+    except InvalidRequest as exc:
+        fail(str(exc))
+        return
+    except SiteUnavailable as exc:
+        fail(f"{exc}; nothing was booked (check MTA_API_URL, or try again later)", code=1)
+        return
     except BookingBlocked as exc:
         fail(str(exc))
         return

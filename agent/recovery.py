@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.outcomes import OutcomeKind
 
 from .models import Attempt, OrphanReservation
-from .site_api import SiteApi
+from .site_api import ProcessStatus, SiteApi
 
 DEFAULT_RESERVATION_MINUTES = 15
 
@@ -38,17 +38,27 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) -> list[str]:
-    """Close every open attempt whose process is gone; returns one line per settled attempt."""
+async def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) -> list[str]:
+    """Close every open attempt whose process is gone; returns one line per settled attempt.
+
+    The site is asked first (budgeted), then the attempt is closed in one transaction."""
     report = []
     with sessions() as session:
         open_ids = [a.id for a in session.scalars(select(Attempt).where(Attempt.outcome.is_(None)))
                     if not _alive(a.pid)]
     for attempt_id in open_ids:
+        with sessions() as session:
+            snapshot = session.get(Attempt, attempt_id)
+        assert snapshot is not None
+        status = cancelled = None
+        if snapshot.process_id and snapshot.auth_key:
+            status = await site_api.appointment(snapshot.process_id, snapshot.auth_key)
+            if status.status == "reserved":
+                cancelled = await site_api.cancel(snapshot.process_id, snapshot.auth_key)
         with sessions.begin() as session:
             attempt = session.get(Attempt, attempt_id)
             assert attempt is not None
-            line = _settle(session, attempt, site_api)
+            line = _settle(session, attempt, status, cancelled)
             attempt.phase = "closed"
             attempt.finished_at = datetime.now(timezone.utc)
         logger.info("settled attempt {}: {}", attempt_id, line)
@@ -56,15 +66,14 @@ def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) -> lis
     return report
 
 
-def _settle(session: Session, attempt: Attempt, site_api: SiteApi) -> str:
-    if attempt.process_id and attempt.auth_key:
-        status = site_api.appointment(attempt.process_id, attempt.auth_key)
+def _settle(session: Session, attempt: Attempt, status: ProcessStatus | None, cancelled: ProcessStatus | None) -> str:
+    if status is not None:
         if status.status in ("preconfirmed", "confirmed"):
             attempt.process_status = status.status
             attempt.outcome = (OutcomeKind.RESERVED if status.status == "preconfirmed" else OutcomeKind.CONFIRMED).value
             attempt.reason = f"interrupted; the site reports the appointment {status.status}"
         elif status.status == "reserved":
-            cancelled = site_api.cancel(attempt.process_id, attempt.auth_key)
+            assert cancelled is not None
             attempt.process_status = "cancelled" if cancelled.status in ("cancelled", "gone") else "reserved"
             attempt.outcome = OutcomeKind.TIMEOUT.value
             attempt.reason = ("interrupted after the slot was held; the walk cannot resume without its page, so the "

@@ -115,11 +115,12 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
             await context.close()
         finally:
             await browser.close()
-    return _finish(settings, recorder, outcome, trace_path)
+    return await _finish(settings, recorder, outcome, trace_path, budget)
 
 
-def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcome, trace_path: Path | None) -> AttemptResult:
-    _give_back_if_failed(settings, recorder, outcome)
+async def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcome, trace_path: Path | None,
+                  budget: RateBudget | None) -> AttemptResult:
+    await _give_back_if_failed(settings, recorder, outcome, budget)
     recorder.close(outcome, str(trace_path) if trace_path else None)
     attempt = recorder.load()
     return AttemptResult(recorder.id, outcome, trace_path, dict(attempt.step_seconds), list(attempt.tries))
@@ -165,18 +166,16 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
                 trace_path = None  # the browser went away with the trace
     finally:
         await stream.retire()
-    return _finish(settings, recorder, outcome, trace_path)
+    return await _finish(settings, recorder, outcome, trace_path, stream.budget)
 
 
-def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome: Outcome) -> None:
+async def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome: Outcome,
+                               budget: RateBudget | None) -> None:
     """A slot held by an attempt that did not reach "reserved" is cancelled, not left to lapse."""
     attempt = recorder.load()
     if outcome.kind.succeeded or not attempt.process_id or not attempt.auth_key:
         return
-    api = SiteApi(settings.api_url)
-    try:
-        status = api.cancel(attempt.process_id, attempt.auth_key)
-    finally:
-        api.close()
+    async with SiteApi(settings.api_url, budget) as api:
+        status = await api.cancel(attempt.process_id, attempt.auth_key)
     recorder.update(process_status="cancelled" if status.status in ("cancelled", "gone") else attempt.process_status)
     recorder.note(f"gave back the held slot (process {attempt.process_id}): {status.status}")

@@ -1,8 +1,8 @@
-"""The agent's own reads of the site's API: the status of a booking it holds, and giving one back.
+"""The agent's own reads of the site's API, where no page is open: the catalogue before a booking,
+the status of a booking it holds (settling after a restart), giving a held slot back.
 
-Used where no page is open (settling attempts after a restart, checking
-whether the person activated the appointment). Same endpoints and JSON the
-page uses; the rate budget gates these calls like every other.
+Same endpoints and JSON the page uses, asynchronous, and every request takes its place in the rate
+budget first (none at all while the circuit is open); every answer is fed back to the budget.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from flows.site_errors import SiteMeaning, describe, meaning
+
+from .budget import CHECK, CircuitOpen, RateBudget
+
 
 @dataclass(frozen=True)
 class ProcessStatus:
@@ -18,38 +22,85 @@ class ProcessStatus:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class SiteCatalogue:
+    """Services (their maximum count) and which offices offer each."""
+
+    services: dict[int, int]
+    offices_of: dict[int, set[int]]
+
+
+class SiteUnavailable(Exception):
+    """The site did not give a usable answer (rate limit, maintenance, failure, unreachable)."""
+
+    def __init__(self, meaning_: SiteMeaning, message: str) -> None:
+        super().__init__(message)
+        self.meaning = meaning_
+
+
 class SiteApi:
-    def __init__(self, api_url: str, timeout: float = 15.0) -> None:
+    def __init__(self, api_url: str, budget: RateBudget | None = None, timeout: float = 15.0) -> None:
         self.root = api_url.rstrip("/") + "/"
-        self.client = httpx.Client(timeout=timeout, headers={"Accept": "application/json"})
+        self.budget = budget
+        self.client = httpx.AsyncClient(timeout=timeout, headers={"Accept": "application/json"})
 
-    def close(self) -> None:
-        self.client.close()
+    async def close(self) -> None:
+        await self.client.aclose()
 
-    def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
+    async def __aenter__(self) -> SiteApi:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _send(self, method: str, endpoint: str, **kwargs: object) -> tuple[int, object]:
+        """One budgeted request; (status, parsed body or None). Raises SiteUnavailable when unsent."""
+        if self.budget is not None:
+            try:
+                await self.budget.acquire(CHECK)
+            except CircuitOpen as exc:
+                raise SiteUnavailable(SiteMeaning.RATE_LIMITED, str(exc)) from exc
         try:
-            answer = self.client.get(self.root + "appointment/", params={"processId": process_id, "authKey": auth_key})
+            answer = await self.client.request(method, self.root + endpoint, **kwargs)
         except httpx.HTTPError as exc:
-            return ProcessStatus("unknown", f"the site did not answer: {type(exc).__name__}")
-        return _status(answer)
-
-    def cancel(self, process_id: int, auth_key: str) -> ProcessStatus:
+            raise SiteUnavailable(SiteMeaning.FAILURE, f"the site did not answer ({type(exc).__name__}: "
+                                  f"{str(exc) or 'no detail'}) at {self.root}{endpoint}") from exc
         try:
-            answer = self.client.post(self.root + "cancel-appointment/",
-                                      json={"processId": process_id, "authKey": auth_key})
-        except httpx.HTTPError as exc:
-            return ProcessStatus("unknown", f"the site did not answer: {type(exc).__name__}")
-        return _status(answer)
+            body: object = answer.json()
+        except ValueError:
+            body = None
+        if self.budget is not None:
+            codes = [e.get("errorCode") for e in body.get("errors", [])] if isinstance(body, dict) else []
+            self.budget.observe(answer.status_code, answer.headers, codes)
+        return answer.status_code, body
 
+    async def catalogue(self) -> SiteCatalogue:
+        """``offices-and-services/``; an error answer is never read as an empty catalogue."""
+        status, body = await self._send("GET", "offices-and-services/")
+        what = meaning(status, body)
+        if what is not SiteMeaning.OK or not isinstance(body, dict) or not isinstance(body.get("services"), list):
+            raise SiteUnavailable(what if what is not SiteMeaning.OK else SiteMeaning.FAILURE,
+                                  f"could not read the site's catalogue: {describe(status, body)}")
+        services = {int(s["id"]): int(s.get("maxQuantity") or 1) for s in body["services"] if "id" in s}
+        offices: dict[int, set[int]] = {}
+        for relation in body.get("relations", []):
+            offices.setdefault(int(relation["serviceId"]), set()).add(int(relation["officeId"]))
+        return SiteCatalogue(services, offices)
 
-def _status(answer: httpx.Response) -> ProcessStatus:
-    try:
-        body = answer.json()
-    except ValueError:
-        return ProcessStatus("unknown", f"HTTP {answer.status_code} without JSON")
-    codes = [e.get("errorCode") for e in body.get("errors", [])] if isinstance(body, dict) else []
-    if "appointmentNotFound" in codes:
-        return ProcessStatus("gone", "the site no longer knows the appointment (lapsed or cancelled)")
-    if codes:
-        return ProcessStatus("unknown", ", ".join(str(c) for c in codes))
-    return ProcessStatus(str(body.get("status", "unknown")))
+    async def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
+        return await self._status("GET", "appointment/", params={"processId": process_id, "authKey": auth_key})
+
+    async def cancel(self, process_id: int, auth_key: str) -> ProcessStatus:
+        return await self._status("POST", "cancel-appointment/", json={"processId": process_id, "authKey": auth_key})
+
+    async def _status(self, method: str, endpoint: str, **kwargs: object) -> ProcessStatus:
+        try:
+            status, body = await self._send(method, endpoint, **kwargs)
+        except SiteUnavailable as exc:
+            return ProcessStatus("unknown", str(exc))
+        what = meaning(status, body)
+        if what is SiteMeaning.PROCESS_GONE:
+            return ProcessStatus("gone", "the site no longer knows the appointment (lapsed or cancelled)")
+        if what is not SiteMeaning.OK or not isinstance(body, dict):
+            return ProcessStatus("unknown", describe(status, body))
+        return ProcessStatus(str(body.get("status", "unknown")))

@@ -75,12 +75,9 @@ class Watcher:
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self, playwright: Playwright, schedule: bool = True) -> None:
         """Settle old attempts, open the pool, create the streams and (unless told not to) start polling."""
-        api = SiteApi(self.settings.api_url)
-        try:
-            for line in settle_unfinished(self.sessions, api):
+        async with SiteApi(self.settings.api_url, self.budget) as api:
+            for line in await settle_unfinished(self.sessions, api):
                 logger.warning("settled {}", line)
-        finally:
-            api.close()
         expire_past(self.sessions, date.today())
         self.pool = BrowserPool(playwright, self.settings, self.settings.context_max_uses,
                                 self.settings.context_max_age_s)

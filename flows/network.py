@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from playwright.async_api import Page, Response
 
+from .site_errors import error_codes
+
 
 @dataclass(frozen=True)
 class ApiAnswer:
@@ -29,9 +31,7 @@ class ApiAnswer:
 
     @property
     def error_codes(self) -> list[str]:
-        if isinstance(self.body, dict) and isinstance(self.body.get("errors"), list):
-            return [str(e.get("errorCode")) for e in self.body["errors"] if isinstance(e, dict)]
-        return []
+        return error_codes(self.body)
 
 
 class ApiCapture:

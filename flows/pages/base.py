@@ -9,9 +9,7 @@ from playwright.async_api import Page
 from ..locators import Resolver
 from ..network import ApiAnswer, ApiCapture
 from ..outcomes import FlowStop, Outcome, OutcomeKind
-
-CAPTCHA_ERRORS = {"captchaMissing", "captchaInvalid", "captchaExpired"}
-
+from ..site_errors import SiteMeaning, describe, meaning
 
 class CaptchaExpired(Exception):
     """The site refused the captcha token mid-flow: solve again."""
@@ -19,15 +17,14 @@ class CaptchaExpired(Exception):
 
 def site_stop(answer: ApiAnswer) -> FlowStop | None:
     """The flow-ending outcome an API answer implies, if any (never "no slots" for a rate limit)."""
-    codes = answer.error_codes
-    if answer.status == 429 or "rateLimitExceeded" in codes:
-        return FlowStop(Outcome(OutcomeKind.RATE_LIMITED, "the site's rate limit answered 429 rateLimitExceeded"))
-    if answer.status == 503 or "serviceUnavailable" in codes:
-        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site is in maintenance (503 serviceUnavailable)"))
-    if "IP_BLACKLISTED" in codes:
-        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site blocked this IP address (IP_BLACKLISTED)"))
-    if answer.status >= 500 or answer.body is None:
-        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, f"the site failed ({answer.endpoint} answered {answer.status})"))
+    what = meaning(answer.status, answer.body)
+    if what is SiteMeaning.RATE_LIMITED:
+        return FlowStop(Outcome(OutcomeKind.RATE_LIMITED, describe(answer.status, answer.body)))
+    if what.is_site_trouble:
+        reason = describe(answer.status, answer.body)
+        if what is SiteMeaning.FAILURE:
+            reason = f"the site failed ({answer.endpoint} answered {answer.status})"
+        return FlowStop(Outcome(OutcomeKind.SITE_ERROR, reason))
     return None
 
 
@@ -42,7 +39,7 @@ class StepPage:
         stop = site_stop(answer)
         if stop is not None:
             raise stop
-        if CAPTCHA_ERRORS & set(answer.error_codes):
+        if meaning(answer.status, answer.body) is SiteMeaning.CAPTCHA_REFUSED:
             raise CaptchaExpired(", ".join(answer.error_codes))
         return answer
 

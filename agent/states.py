@@ -1,0 +1,58 @@
+"""The agent's closed sets of states, so that status lines, notices and records never disagree.
+
+Booking outcomes live with the flow (``flows/outcomes.py``); what an API
+answer means lives in ``flows/site_errors.py``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class StreamStatus(str, Enum):
+    """What one distinct query's polling is doing."""
+
+    STARTING = "starting"
+    WATCHING = "watching"
+    BOOKING = "booking"
+    RATE_LIMITED = "rate_limited"  # the site's limit (or our circuit): paused, not "no slots"
+    SITE_ERROR = "site_error"  # maintenance, failures, a blocked IP
+    TOKEN = "token"  # the captcha token was refused; renewing
+    HANDOFF = "handoff"  # the captcha refuses automated browsers: the person finishes
+
+
+class Trouble(str, Enum):
+    """Why a poll got no usable answer."""
+
+    RATE_LIMITED = "rate_limited"
+    MAINTENANCE = "maintenance"
+    SITE_ERROR = "site_error"
+    BLOCKED = "blocked"
+    TOKEN = "token"
+    HANDOFF = "handoff"
+    BROWSER = "browser"
+
+    @property
+    def status(self) -> StreamStatus:
+        return {
+            Trouble.RATE_LIMITED: StreamStatus.RATE_LIMITED,
+            Trouble.TOKEN: StreamStatus.TOKEN,
+            Trouble.HANDOFF: StreamStatus.HANDOFF,
+        }.get(self, StreamStatus.SITE_ERROR)
+
+
+class NoticeKind(str, Enum):
+    """What a person is told."""
+
+    FOUND = "found"  # a matching slot (notify-only watches)
+    BOOKED = "booked"  # reserved: open the activation link
+    HANDOFF = "handoff"  # finish the captcha step on your own device
+    RATE_LIMITED = "rate_limited"
+    SITE_ERROR = "site_error"
+    FAILED = "failed"  # an attempt ended without a booking for a reason worth telling
+    STOPPED = "stopped"  # the agent stopped while working for the person
+
+    @property
+    def is_trouble(self) -> bool:
+        """Kinds sent at most once per cooldown (nobody wants a message per poll)."""
+        return self in (NoticeKind.RATE_LIMITED, NoticeKind.SITE_ERROR, NoticeKind.HANDOFF)
