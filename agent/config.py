@@ -6,12 +6,23 @@ selected with ``MTA_BOOKING_URL`` / ``MTA_API_URL``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    """Where the database and the recordings live unless MTA_DATA_DIR says otherwise: a per-user folder
+    (``$XDG_DATA_HOME/mta``, i.e. ``~/.local/share/mta``), so ``mta`` finds its data from any folder."""
+    env = os.environ.get("MTA_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "mta"
 
 
 class Settings(BaseSettings):
@@ -20,8 +31,9 @@ class Settings(BaseSettings):
     booking_url: str = "https://stadt.muenchen.de/buergerservice/terminvereinbarung.html"
     api_url: str = "https://www48.muenchen.de/buergeransicht/api/citizen"
     selectors_dir: Path = Field(REPO_ROOT / "selectors", description="folder of locator data files")
-    recordings_dir: Path = REPO_ROOT / "recordings"
-    database_url: str = "sqlite:///mta.db"
+    data_dir: Path = Field(default_factory=default_data_dir, description="the database and recordings live here")
+    recordings_dir: Path | None = Field(None, description="default: <data dir>/recordings")
+    database_url: str = Field("", description="default: sqlite:///<data dir>/mta.db")
     chromium_path: Path = Path("/usr/bin/chromium")
     log_level: str = "INFO"
 
@@ -48,7 +60,14 @@ class Settings(BaseSettings):
     backoff_max_s: float = 900.0
 
     # Watching.
-    token_refresh_margin_s: float = Field(60.0, description="renew the captcha token this long before it expires")
+    token_refresh_margin_s: float = Field(30.0, description="renew the poll page's captcha token this long before "
+                                          "it expires (a poll judges it right before sending)")
+    warm_token_margin_s: float = Field(90.0, description="a warm page is renewed this long before its token "
+                                       "expires (a booking on it must finish within the token)")
+    warm_pages: int = Field(2, ge=0, description="pages kept ready to book (0: every booking is cold)")
+    warm_check_s: float = Field(20.0, gt=0, description="how often warm pages are checked and renewed")
+    refresh_s: float = Field(30.0, gt=0, description="how often a running agent re-reads the watches")
+    stop_grace_s: float = Field(60.0, ge=0, description="on SIGTERM, how long a booking in flight may finish")
     poll_day_reads: int = Field(2, ge=0, description="days whose times one poll may read after its overview")
     poll_share: float = Field(0.8, description="share of the budget polls may use (the rest: tokens, checks)")
     context_max_uses: int = 200
@@ -59,6 +78,18 @@ class Settings(BaseSettings):
     control_timeout_s: float = Field(10.0, description="seconds a control may take to appear before 'site changed'")
     max_slot_tries: int = 5
     max_day_reads: int = Field(12, ge=1, description="calendar days a booking may read (one request each)")
+
+
+    @model_validator(mode="after")
+    def _in_data_dir(self) -> Settings:
+        """Database and recordings default to the data directory (absolute paths: the working folder
+        never decides which database ``mta`` uses)."""
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'mta.db'}"
+        if self.recordings_dir is None:
+            self.recordings_dir = self.data_dir / "recordings"
+        return self
 
 
 def get_settings() -> Settings:

@@ -34,6 +34,7 @@ from .config import Settings
 from .db import open_database
 from .notifier import MemoryNotifier, Notice
 from .runner import selector_book
+from .service import AgentService
 from .watcher import Watcher
 from .watches import add_watch
 
@@ -68,25 +69,25 @@ async def run_demo(console: Console, seconds: float = 75.0) -> int:
         console.print(f"[bold]Watch {watch_id}[/]: Reisepass at Orleansplatz or Leonrodstraße, next 30 days, "
                       "08:00–12:00, auto-book")
         notifier = EchoNotifier(console)
-        watcher = Watcher(settings, sessions, notifier)
         started = time.monotonic()
         releases: list[tuple[float, str]] = []
-        async with async_playwright() as playwright:
-            await watcher.start(playwright)
+        async with AgentService(settings, notifier, sessions=sessions) as agent:
+            watcher = agent.watcher
+            assert watcher is not None
             script = asyncio.ensure_future(_release_script(replica, console, releases))
             booked_at = None
             with console.status("watching…") as status:
                 while time.monotonic() - started < seconds:
                     await asyncio.sleep(0.5)
                     state = "; ".join(f"{s['stream']}: {s['status']} ({s['polls']} polls)" for s in watcher.status())
-                    budget = watcher.budget.state()
+                    budget = agent.budget.state()
                     status.update(f"{time.monotonic() - started:4.0f}s  {state}  budget {budget['inWindow']}/"
                                   f"{settings.budget_requests} in window, circuit {budget['circuit']}")
                     if any(b["outcome"] == "reserved" for b in watcher.stats.bookings):
                         booked_at = time.monotonic()
                         break
             script.cancel()
-            await watcher.stop()
+        async with async_playwright() as playwright:
             confirmed = await _activate_as_person(replica, settings, console, playwright) if booked_at else False
         return _summary(console, replica, settings, watcher, releases, started, confirmed)
 

@@ -135,3 +135,14 @@ class Observation(Base):
     slot_ts: Mapped[int] = mapped_column(Integer)
     first_seen: Mapped[float] = mapped_column(Float, index=True)
     gone_at: Mapped[float | None] = mapped_column(Float)
+
+
+class QueryState(Base):
+    """The slots a distinct query saw in its last successful poll, so a restart does not count every
+    visible slot as a fresh release (the release-pattern analyzer learns from releases only)."""
+
+    __tablename__ = "query_state"
+
+    query: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen: Mapped[list] = mapped_column(JSON, default=list)
+    polled_at: Mapped[float] = mapped_column(Float)

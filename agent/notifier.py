@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .states import NoticeKind
+
 from rich.console import Console
+from rich.markup import escape
 
 
 @dataclass(frozen=True)
 class Notice:
     person_key: str
-    kind: str  # found | booked | handoff | rate_limited | site_error | failed
+    kind: NoticeKind
     text: str
     link: str | None = None
 
@@ -27,7 +30,8 @@ class ConsoleNotifier:
     async def send(self, notice: Notice) -> None:
         # person_key is a hash, never a name or address
         link = f"\n    {notice.link}" if notice.link else ""
-        self.console.print(f"[bold]→ {notice.person_key}[/] [{notice.kind}] {notice.text}{link}")
+        self.console.print(f"[bold]→ {notice.person_key}[/] {escape(f'[{notice.kind}]')} {escape(notice.text)}"
+                           f"{escape(link)}")
 
 
 @dataclass

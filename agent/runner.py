@@ -16,7 +16,7 @@ from playwright.async_api import async_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.booking import BookingFlow, BookingObserver, Target
+from flows.booking import BookingFlow, BookingObserver, NullObserver, Target
 from flows.locators import SelectorBook, load_selector_book
 from flows.outcomes import Outcome, OutcomeKind
 from flows.request import BookingRequest
@@ -26,7 +26,8 @@ from playwright.async_api import Error as PlaywrightError
 from .attempts import AttemptRecorder, SqlPatternStore
 from .budget import BOOKING, BudgetConfig, RateBudget
 from .gate import PageGate
-from .poller import PollStream
+from .pool import BrowserPool
+from .site_page import SitePage
 from .browser import launch_chromium, new_site_context
 from .config import Settings
 from .models import OrphanReservation
@@ -81,41 +82,71 @@ class _Fanout:
 
 async def run_booking(settings: Settings, sessions: sessionmaker[Session], request: BookingRequest,
                       progress: BookingObserver | None = None, watch_id: int | None = None,
-                      budget: RateBudget | None = None) -> AttemptResult:
-    book = selector_book(settings)
-    target = Target(settings.booking_url, settings.api_url)
-    prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
-    recorder = AttemptRecorder.begin(sessions, target.site, request, watch_id=watch_id)
-    observer = _Fanout(recorder, progress)
-    outcome: Outcome
-    trace_path: Path | None = None
+                      budget: RateBudget | None = None, pool: BrowserPool | None = None,
+                      first_day_hint: date | None = None) -> AttemptResult:
+    """A cold booking: a fresh context (from the agent's pool, or a Chromium of its own for ``mta book``)."""
+    recorder = AttemptRecorder.begin(sessions, Target(settings.booking_url, settings.api_url).site, request,
+                                     watch_id=watch_id)
+    if pool is not None:
+        pooled = await pool.new_context()
+        try:
+            outcome, trace_path = await _walk_cold(settings, sessions, pooled.context, recorder, request, progress,
+                                                   budget, first_day_hint)
+        finally:
+            await pool.retire(pooled)
+        return await _finish(settings, recorder, outcome, trace_path, budget)
     async with async_playwright() as playwright:
         browser = await launch_chromium(playwright, settings)
         try:
             context = await new_site_context(browser)
             context.set_default_timeout(settings.step_timeout_s * 1000)
-            if settings.trace_attempts:
-                await start_trace(context, recorder.id)
-            page = await context.new_page()
-            if budget is not None:
-                await PageGate(budget, settings.api_url, BOOKING).attach(page)
-            flow = BookingFlow(page, book, target, observer, patterns=SqlPatternStore(sessions),
-                               excluded_slots=held_by_orphans(sessions), max_slot_tries=settings.max_slot_tries,
-                               max_day_reads=settings.max_day_reads,
-                               control_timeout=settings.control_timeout_s,
-                               api_timeout=settings.step_timeout_s + settings.budget_window_s)
-            try:
-                outcome = await flow.run(request)
-            except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome
-                logger.exception("attempt {} failed unexpectedly", recorder.id)
-                outcome = Outcome(OutcomeKind.SITE_ERROR, f"unexpected error: {type(exc).__name__}")
-            keep = not outcome.kind.succeeded or settings.keep_traces_on_success
-            if settings.trace_attempts:
-                trace_path = await stop_trace(context, settings.recordings_dir, recorder.id, keep)
+            outcome, trace_path = await _walk_cold(settings, sessions, context, recorder, request, progress, budget,
+                                                   first_day_hint)
             await context.close()
         finally:
             await browser.close()
     return await _finish(settings, recorder, outcome, trace_path, budget)
+
+
+def _flow_for(settings: Settings, sessions: sessionmaker[Session], flow: BookingFlow, observer: BookingObserver,
+              first_day_hint: date | None) -> BookingFlow:
+    flow.observer = observer
+    flow.patterns = SqlPatternStore(sessions)
+    flow.excluded_slots = held_by_orphans(sessions)
+    flow.max_slot_tries = settings.max_slot_tries
+    flow.max_day_reads = settings.max_day_reads
+    flow.first_day_hint = first_day_hint
+    return flow
+
+
+async def _walk_cold(settings: Settings, sessions: sessionmaker[Session], context, recorder: AttemptRecorder,
+                     request: BookingRequest, progress: BookingObserver | None, budget: RateBudget | None,
+                     first_day_hint: date | None) -> tuple[Outcome, Path | None]:
+    prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
+    if settings.trace_attempts:
+        await start_trace(context, recorder.id)
+    page = await context.new_page()
+    if budget is not None:
+        await PageGate(budget, settings.api_url, BOOKING).attach(page)
+    flow = BookingFlow(page, selector_book(settings), Target(settings.booking_url, settings.api_url),
+                       NullObserver(), control_timeout=settings.control_timeout_s,
+                       api_timeout=settings.step_timeout_s + settings.budget_window_s)
+    _flow_for(settings, sessions, flow, _Fanout(recorder, progress), first_day_hint)
+    try:
+        outcome = await flow.run(request)
+    except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome
+        logger.exception("attempt {} failed unexpectedly", recorder.id)
+        outcome = Outcome(OutcomeKind.SITE_ERROR, f"unexpected error: {type(exc).__name__}")
+    trace_path = await _stop_trace(settings, context, recorder.id, outcome) if settings.trace_attempts else None
+    return outcome, trace_path
+
+
+async def _stop_trace(settings: Settings, context, attempt_id: int, outcome: Outcome) -> Path | None:
+    keep = not outcome.kind.succeeded or settings.keep_traces_on_success
+    try:
+        return await stop_trace(context, settings.recordings_dir, attempt_id, keep)
+    except PlaywrightError:
+        return None  # the browser went away with the trace
 
 
 async def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcome, trace_path: Path | None,
@@ -126,47 +157,37 @@ async def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcom
     return AttemptResult(recorder.id, outcome, trace_path, dict(attempt.step_seconds), list(attempt.tries))
 
 
-async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], stream: PollStream,
-                           request: BookingRequest, first_seen: float | None = None,
-                           progress: BookingObserver | None = None, watch_id: int | None = None,
-                           first_day_hint: date | None = None) -> AttemptResult:
-    """Book on a poll stream's warm page (captcha already solved): a detected slot is held in about a second.
+async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], warm: SitePage,
+                           request: BookingRequest, pool: BrowserPool, budget: RateBudget,
+                           first_seen: float | None = None, progress: BookingObserver | None = None,
+                           watch_id: int | None = None, first_day_hint: date | None = None) -> AttemptResult:
+    """Book on a warm page (captcha already solved): a detected slot is held in about a second.
 
-    The page is used up by the booking; the stream prepares a fresh one for its next poll.
-    """
-    if stream.flow is None or stream.page is None or stream.catalogue is None or stream.pooled is None:
-        await stream.ensure_warm()
-    assert stream.flow is not None and stream.pooled is not None and stream.gate is not None and stream.catalogue
-    recorder = AttemptRecorder.begin(sessions, stream.target.site, request, watch_id=watch_id)
+    The booking owns the page it was handed and uses it up (it is retired here, whatever happens)."""
+    try:
+        recorder = AttemptRecorder.begin(sessions, warm.flow.target.site, request, watch_id=watch_id)
+    except BaseException:
+        await warm.retire(pool)
+        raise
     recorder.update(slot_first_seen=first_seen, warm=True)
     prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
-    context = stream.pooled.context
-    flow = stream.flow
-    flow.observer = _Fanout(recorder, progress)
-    flow.patterns = SqlPatternStore(sessions)
-    flow.excluded_slots = held_by_orphans(sessions)
-    flow.max_slot_tries = settings.max_slot_tries
-    flow.max_day_reads = settings.max_day_reads
-    flow.first_day_hint = first_day_hint
-    stream.gate.kind = BOOKING
+    context = warm.pooled.context
+    flow = _flow_for(settings, sessions, warm.flow, _Fanout(recorder, progress), first_day_hint)
+    warm.gate.kind = BOOKING
     trace_path: Path | None = None
     try:
-        if settings.trace_attempts:
+        if settings.trace_attempts and not warm.tracing:
             await start_trace(context, recorder.id)
         try:
-            outcome = await flow.run_prepared(request, stream.catalogue)
+            outcome = await flow.run_prepared(request, warm.catalogue)
         except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome
             logger.exception("warm attempt {} failed unexpectedly", recorder.id)
             outcome = Outcome(OutcomeKind.SITE_ERROR, f"unexpected error: {type(exc).__name__}")
         if settings.trace_attempts:
-            keep = not outcome.kind.succeeded or settings.keep_traces_on_success
-            try:
-                trace_path = await stop_trace(context, settings.recordings_dir, recorder.id, keep)
-            except PlaywrightError:
-                trace_path = None  # the browser went away with the trace
+            trace_path = await _stop_trace(settings, context, recorder.id, outcome)
     finally:
-        await stream.retire()
-    return await _finish(settings, recorder, outcome, trace_path, stream.budget)
+        await warm.retire(pool)
+    return await _finish(settings, recorder, outcome, trace_path, budget)
 
 
 async def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome: Outcome,

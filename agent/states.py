@@ -9,7 +9,16 @@ from __future__ import annotations
 from enum import Enum
 
 
-class StreamStatus(str, Enum):
+class _Named(str, Enum):
+    """Prints as its value ("rate_limited"), in f-strings and logs alike."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    __format__ = str.__format__
+
+
+class StreamStatus(_Named):
     """What one distinct query's polling is doing."""
 
     STARTING = "starting"
@@ -21,7 +30,7 @@ class StreamStatus(str, Enum):
     HANDOFF = "handoff"  # the captcha refuses automated browsers: the person finishes
 
 
-class Trouble(str, Enum):
+class Trouble(_Named):
     """Why a poll got no usable answer."""
 
     RATE_LIMITED = "rate_limited"
@@ -41,7 +50,7 @@ class Trouble(str, Enum):
         }.get(self, StreamStatus.SITE_ERROR)
 
 
-class NoticeKind(str, Enum):
+class NoticeKind(_Named):
     """What a person is told."""
 
     FOUND = "found"  # a matching slot (notify-only watches)

@@ -1,11 +1,16 @@
-"""The long-running agent: watch → poll → match → book → record → notify.
+"""The data path of the running agent: watch → poll → match → book → record → notify.
 
-Watches with the same query share one :class:`PollStream`. APScheduler runs
-one job per stream; after each poll the job re-arms itself so that all
-streams together use ``poll_share`` of the rate budget, spread evenly, denser
-in the hours the release-pattern analyzer found hot and sparser elsewhere.
-New slots are matched against the stream's watches: auto-book watches book
-on the stream's warm page, notify-only watches get a message.
+Watches with the same query share one :class:`~agent.poller.QueryPoller`; all
+queries poll through the one :class:`~agent.poll_page.PollPage` (one captcha
+token for the agent). Each query has a coroutine job on the scheduler that
+re-arms itself so that all queries together use ``poll_share`` of the rate
+budget, denser in the hours the release-pattern analyzer found hot. New slots
+are matched against the query's watches: auto-book watches book on the
+query's warm page when it has one (``agent/warm_pages.py``), cold otherwise;
+notify-only watches get a message.
+
+The components (pool, budget, scheduler, pages) are started and stopped by
+``agent/service.py``; this module only uses them.
 """
 
 from __future__ import annotations
@@ -17,35 +22,49 @@ from datetime import date, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from loguru import logger
-from playwright.async_api import Playwright
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.locators import SelectorBook
 from flows.outcomes import OutcomeKind
+from flows.request import BookingRequest
 from flows.timezone import BERLIN
 
 from .attempts import BookingBlocked
 from .budget import CircuitOpen, RateBudget
 from .config import Settings
-from .models import Attempt, Observation, Person, Watch
+from .models import Attempt, Person, Watch
 from .notifier import Notice, Notifier
 from .patterns import ReleasePattern, learn_from_db
+from .poll_page import PollPage
+from .poller import PollResult, QueryPoller, Slot
 from .pool import BrowserPool
-from .poller import PollResult, PollStream, SiteTrouble, StreamKey
-from .recovery import settle_unfinished
-from .runner import budget_for, run_warm_booking, selector_book
-from .site_api import SiteApi
-from .watches import active_watches, expire_past, mark_booked, to_request
+from .releases import load_seen, record_poll
+from .runner import run_booking, run_warm_booking
+from .site_page import SiteTrouble, StreamKey
+from .states import NoticeKind, StreamStatus, Trouble
+from .warm_pages import WarmPages
+from .watches import active_watches, mark_booked, to_request
+
+TROUBLE_TEXT = {
+    StreamStatus.RATE_LIMITED: "the site is rate-limiting us; pausing politely (this is not 'no slots')",
+    StreamStatus.HANDOFF: "the captcha refuses automated browsers; finish on your device",
+}
 
 
 @dataclass
-class StreamState:
-    stream: PollStream
+class QueryState:
+    poller: QueryPoller
     watch_ids: set[int] = field(default_factory=set)
-    status: str = "starting"  # watching | rate_limited | site_error | handoff | booking
+    status: StreamStatus = StreamStatus.STARTING
     detail: str = ""
     next_poll: float = 0.0
     cost: int = 1  # requests the latest poll took (the overview and its day reads)
+    handled: set[tuple[int, Slot]] = field(default_factory=set)  # (watch, slot) already acted on in this run
+
+    @property
+    def key(self) -> StreamKey:
+        return self.poller.key
 
 
 @dataclass
@@ -57,156 +76,149 @@ class Stats:
 
 
 class Watcher:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], notifier: Notifier,
-                 budget: RateBudget | None = None) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], notifier: Notifier, budget: RateBudget,
+                 pool: BrowserPool, book: SelectorBook, scheduler: AsyncIOScheduler) -> None:
         self.settings, self.sessions, self.notifier = settings, sessions, notifier
-        self.budget = budget or budget_for(settings)
-        self.book = selector_book(settings)
-        self.streams: dict[StreamKey, StreamState] = {}
+        self.budget, self.pool, self.book, self.scheduler = budget, pool, book, scheduler
+        self.poll_page = PollPage(settings, pool, budget, book)
+        self.warm = WarmPages(settings, pool, budget, book, site_now=self.poll_page.site_now)
+        self.queries: dict[StreamKey, QueryState] = {}
         self.stats = Stats()
         self.pattern: ReleasePattern = learn_from_db(sessions)
-        self.scheduler = AsyncIOScheduler(timezone=BERLIN)
-        self.pool: BrowserPool | None = None
-        self._booking_lock = asyncio.Lock()
-        self._running: set[asyncio.Task] = set()
+        self._page_lock = asyncio.Lock()  # polls and bookings take turns (one page action at a time)
+        self._poll_tasks: dict[StreamKey, asyncio.Task] = {}
+        self._side_tasks: set[asyncio.Task] = set()  # warm-page upkeep in progress
+        self._booking: StreamKey | None = None
         self._stopping = False
-        self._last_notice: dict[tuple[str, str], float] = {}
+        self._last_notice: dict[tuple[str, NoticeKind], float] = {}
 
-    # -- lifecycle ----------------------------------------------------------------------
-    async def start(self, playwright: Playwright, schedule: bool = True) -> None:
-        """Settle old attempts, open the pool, create the streams and (unless told not to) start polling."""
-        async with SiteApi(self.settings.api_url, self.budget) as api:
-            for line in await settle_unfinished(self.sessions, api):
-                logger.warning("settled {}", line)
-        expire_past(self.sessions, date.today())
-        self.pool = BrowserPool(playwright, self.settings, self.settings.context_max_uses,
-                                self.settings.context_max_age_s)
-        self.refresh_streams()
-        if schedule:
-            self.scheduler.start()
-            self.scheduler.add_job(self.refresh_streams, "interval", seconds=30, id="refresh-watches")
-            self.scheduler.add_job(self._relearn, "interval", minutes=10, id="relearn-patterns")
-
-    async def stop(self) -> None:
-        """Clean shutdown: no new polls; an attempt in flight finishes and is recorded."""
-        self._stopping = True
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
-        async with self._booking_lock:
-            for state in self.streams.values():
-                await state.stream.retire()
-        if self.pool is not None:
-            await self.pool.close()
-
-    def _relearn(self) -> None:
-        self.pattern = learn_from_db(self.sessions)
-
-    relearn = _relearn
-
-    # -- streams ---------------------------------------------------------------------------
-    def refresh_streams(self) -> None:
-        """One stream per distinct query of the active watches."""
-        assert self.pool is not None
+    # -- queries ------------------------------------------------------------------------------
+    async def refresh(self) -> None:
+        """One query per distinct (service, count, offices) of the active watches; jobs follow."""
         wanted: dict[StreamKey, set[int]] = {}
         for watch, _ in active_watches(self.sessions):
-            key = StreamKey(watch.service_id, watch.count, tuple(sorted(watch.office_ids)))
-            wanted.setdefault(key, set()).add(watch.id)
-        for key in list(self.streams):
-            if key not in wanted:
-                state = self.streams.pop(key)
-                if self.scheduler.get_job(self._job_id(key)):
-                    self.scheduler.remove_job(self._job_id(key))
-                self._spawn(state.stream.retire())
-        new_keys = [k for k in wanted if k not in self.streams]
+            wanted.setdefault(StreamKey(watch.service_id, watch.count, tuple(sorted(watch.office_ids))),
+                              set()).add(watch.id)
+        for key in [k for k in self.queries if k not in wanted]:
+            self.queries.pop(key)
+            if self.scheduler.get_job(_job_id(key)):
+                self.scheduler.remove_job(_job_id(key))
+        new_keys = [k for k in wanted if k not in self.queries]
         for key, ids in wanted.items():
-            if key in self.streams:
-                self.streams[key].watch_ids = ids
+            if key in self.queries:
+                self.queries[key].watch_ids = ids
         for index, key in enumerate(new_keys):
-            stream = PollStream(key, self.settings, self.pool, self.budget, self.book)
-            self.streams[key] = StreamState(stream, wanted[key])
+            seen = load_seen(self.sessions, key)
+            poller = QueryPoller(key, day_reads=self.settings.poll_day_reads, known=seen or set(),
+                                 baseline=seen is None)
+            self.queries[key] = QueryState(poller, wanted[key])
             offset = index * self.interval() / max(1, len(new_keys))
-            self.scheduler.add_job(self._poll_job, "date", id=self._job_id(key), args=[key],
-                                   run_date=datetime.now(BERLIN) + timedelta(seconds=offset))
+            self._arm(key, offset)
+        self.warm.want(self.rank_for_warm_pages())
+        if not self.queries:
+            await self.poll_page.retire()
 
-    @staticmethod
-    def _job_id(key: StreamKey) -> str:
-        return f"poll:{key.service_id}:{key.count}:{','.join(map(str, key.office_ids))}"
+    def rank_for_warm_pages(self, now: float | None = None) -> list[StreamKey]:
+        """Queries with auto-book watches, most likely to need a warm page first: only in or near a
+        learned release window (anytime while nothing is learned), more auto-book watches first."""
+        now = time.time() if now is None else now
+        if self.pattern.hot and self.pattern.density(now) < self.pattern.HOT_DENSITY:
+            return []
+        autos: dict[StreamKey, int] = {}
+        modes = {w.id: w.mode for w, _ in active_watches(self.sessions)}
+        for key, state in self.queries.items():
+            count = sum(1 for w in state.watch_ids if modes.get(w) == "auto")
+            if count:
+                autos[key] = count
+        return sorted(autos, key=lambda k: (-autos[k], k.service_id, k.office_ids))
 
     def interval(self, at: float | None = None) -> float:
-        """Seconds between two polls of one stream so that all streams share the poll budget."""
+        """Seconds between two polls of one query so that all queries share the poll budget."""
         at = time.time() if at is None else at
         per_second = self.budget.config.requests / self.budget.config.window_s
         share = self.settings.poll_share * self.pattern.density(at)
-        requests_per_round = sum(max(1, state.cost) for state in self.streams.values())
-        return max(0.2, requests_per_round / (per_second * share)) if self.streams else 60.0
+        requests_per_round = sum(max(1, state.cost) for state in self.queries.values())
+        return max(0.2, requests_per_round / (per_second * share)) if self.queries else 60.0
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+    def _arm(self, key: StreamKey, delay: float) -> None:
+        self.queries[key].next_poll = time.time() + delay
+        self.scheduler.add_job(self._poll_job, "date", id=_job_id(key), args=[key], replace_existing=True,
+                               run_date=datetime.now(BERLIN) + timedelta(seconds=delay))
 
+    async def relearn(self) -> None:
+        self.pattern = learn_from_db(self.sessions)
+        self.warm.want(self.rank_for_warm_pages())
+
+    async def maintain_warm_pages(self) -> None:
+        if self._stopping:
+            return
+        self._side_tasks.add(asyncio.current_task())
+        try:
+            async with self._page_lock:
+                await self.warm.maintain()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise  # stopping cancels it on purpose: not an error of the job
+        finally:
+            self._side_tasks.discard(asyncio.current_task())
+
+    # -- poll → match → book → record → notify -----------------------------------------------
     async def _poll_job(self, key: StreamKey) -> None:
-        if self._stopping or key not in self.streams:
+        if self._stopping or key not in self.queries:
             return
         task = asyncio.current_task()
         if task is not None:
-            self._running.add(task)
+            self._poll_tasks[key] = task
         try:
             await self.poll_once(key)
         except asyncio.CancelledError:
             if not self._stopping:
-                raise
-            return  # shutting down mid-poll: nothing was booked, nothing to record
+                raise  # stopping drops a poll in flight on purpose: nothing was booked, nothing to record
         finally:
-            if task is not None:
-                self._running.discard(task)
-            if not self._stopping and key in self.streams:
-                state = self.streams[key]
+            self._poll_tasks.pop(key, None)
+            if not self._stopping and key in self.queries:
+                state = self.queries[key]
                 delay = self.interval()
-                if state.status == "rate_limited" and self.budget.circuit_open:
+                if state.status is StreamStatus.RATE_LIMITED and self.budget.circuit_open:
                     delay = max(delay, self.budget.open_until - time.time())
-                state.next_poll = time.time() + delay
-                self.scheduler.add_job(self._poll_job, "date", id=self._job_id(key), args=[key],
-                                       replace_existing=True,
-                                       run_date=datetime.now(BERLIN) + timedelta(seconds=delay))
+                self._arm(key, delay)
 
-    # -- poll → match → book → record → notify ---------------------------------------------
     async def poll_once(self, key: StreamKey) -> None:
-        state = self.streams[key]
-        async with self._booking_lock:  # one Chromium page at a time per booking; polls wait for a booking
+        state = self.queries[key]
+        async with self._page_lock:
             try:
-                result = await state.stream.poll(self._wanted_days(state))
+                result = await state.poller.poll(self.poll_page, list(self.queries), self._wanted_days(state))
             except CircuitOpen as exc:
-                await self._trouble(state, "rate_limited", str(exc))
+                await self._trouble(state, Trouble.RATE_LIMITED, str(exc))
                 return
             except SiteTrouble as trouble:
-                kind = "rate_limited" if trouble.kind == "rate_limited" else trouble.kind
-                await self._trouble(state, kind, str(trouble))
+                await self._trouble(state, trouble.kind, str(trouble))
                 return
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:  # noqa: BLE001 - a crashed browser, a closed page: start over next time
                 self.stats.errors += 1
                 logger.warning("poll of {} failed: {}", key.label(), (str(exc) or type(exc).__name__).splitlines()[0])
-                await state.stream.retire()
-                state.status, state.detail = "site_error", "the browser failed; retrying"
+                await self.poll_page.retire()
+                state.status, state.detail = StreamStatus.SITE_ERROR, "the browser failed; retrying"
                 return
         self.stats.polls += 1
-        state.status, state.detail = "watching", ""
-        state.cost = result.requests
-        stream = state.stream
-        vanished = {slot for slot in stream.known if _day_of(slot) not in result.days}
-        refreshed = {slot for slot in stream.known if _day_of(slot) in result.read}
-        new = result.slots - stream.known
+        state.status, state.detail, state.cost = StreamStatus.WATCHING, "", result.requests
+        poller = state.poller
+        vanished = {slot for slot in poller.known if _day_of(slot) not in result.days}
+        refreshed = {slot for slot in poller.known if _day_of(slot) in result.read}
+        new = result.slots - poller.known
         gone = vanished | (refreshed - result.slots)
-        stream.known = (stream.known - gone) | result.slots
-        self._record_observations(key.service_id, new, gone, result.site_time)
-        if new:
-            self.stats.new_slots += len(new)
-            await self._match(state, new, result)
+        poller.known = (poller.known - gone) | result.slots
+        released = set() if poller.baseline else new  # a first-ever poll sees slots of unknown age
+        poller.baseline = False
+        record_poll(self.sessions, key, poller.known, released, gone, result.site_time)
+        self.stats.new_slots += len(new)
+        if result.slots:
+            await self._match(state, result, first_seen={s: result.site_time for s in new})
 
-    def _wanted_days(self, state: StreamState):
-        """Whether any active watch of the stream could want a slot on a day with these offices."""
+    def _wanted_days(self, state: QueryState):
+        """Whether any active watch of the query could want a slot on a day with these offices."""
         requests = [to_request(w, p) for w, p in active_watches(self.sessions) if w.id in state.watch_ids]
 
         def wanted(day: date, offices: set[int]) -> bool:
@@ -214,98 +226,153 @@ class Watcher:
 
         return wanted
 
-    def _record_observations(self, service_id: int, new: set, gone: set, site_time: float) -> None:
-        with self.sessions.begin() as session:
-            for office_id, slot in new:
-                session.add(Observation(service_id=service_id, office_id=office_id, slot_ts=slot,
-                                        first_seen=site_time))
-            for office_id, slot in gone:
-                session.execute(update(Observation)
-                                .where(Observation.service_id == service_id, Observation.office_id == office_id,
-                                       Observation.slot_ts == slot, Observation.gone_at.is_(None))
-                                .values(gone_at=site_time))
-
-    async def _match(self, state: StreamState, new: set[tuple[int, int]], result: PollResult) -> None:
-        site_time = result.site_time
+    async def _match(self, state: QueryState, result: PollResult, first_seen: dict[Slot, float]) -> None:
+        """Every visible slot a watch wants and has not been acted on in this run (a watch added later,
+        or a booking that failed, sees slots that were visible before)."""
         watches = {w.id: (w, p) for w, p in active_watches(self.sessions) if w.id in state.watch_ids}
         for watch_id, (watch, person) in sorted(watches.items()):
             request = to_request(watch, person)
-            matches = sorted((ts, office) for office, ts in new if request.accepts(office, ts))
+            matches = sorted((ts, office) for office, ts in result.slots
+                             if request.accepts(office, ts) and (watch_id, (office, ts)) not in state.handled)
             if not matches:
                 continue
+            state.handled.update((watch_id, (office, ts)) for ts, office in matches)
             when = datetime.fromtimestamp(matches[0][0], BERLIN).strftime("%a %d.%m. %H:%M")
             if watch.mode == "notify":
-                await self._notify(person.key, "found", f"watch {watch_id}: {len(matches)} matching slot(s), "
-                                   f"earliest {when}", state.stream.target.deep_link(watch.service_id))
+                await self._notify(person.key, NoticeKind.FOUND, f"watch {watch_id}: {len(matches)} matching "
+                                   f"slot(s), earliest {when}", self.poll_page_link(watch.service_id))
                 continue
-            first_day = _first_unchecked_day(request, matches[0][0], result)
-            await self._book(state, watch, person, request, site_time, first_day)
+            seen = first_seen.get((matches[0][1], matches[0][0]))
+            await self._book(state, watch, person, request, seen, _first_unchecked_day(request, matches[0][0], result))
             if self._stopping:
                 return
 
-    async def _book(self, state: StreamState, watch: Watch, person, request, first_seen: float,
-                    first_day: date | None = None) -> None:
-        async with self._booking_lock:
-            state.status = "booking"
+    def poll_page_link(self, service_id: int) -> str:
+        base = self.settings.booking_url.split("#", 1)[0]
+        return f"{base}#/services/{service_id}"
+
+    async def _book(self, state: QueryState, watch: Watch, person: Person, request: BookingRequest,
+                    first_seen: float | None, first_day: date) -> None:
+        async with self._page_lock:
+            state.status, self._booking = StreamStatus.BOOKING, state.key
             try:
-                result = await run_warm_booking(self.settings, self.sessions, state.stream, request,
-                                                first_seen=first_seen, watch_id=watch.id, first_day_hint=first_day)
+                warm = self.warm.take(state.key)
+                if warm is not None:
+                    result = await run_warm_booking(self.settings, self.sessions, warm, request, self.pool,
+                                                    self.budget, first_seen=first_seen, watch_id=watch.id,
+                                                    first_day_hint=first_day)
+                else:
+                    result = await run_booking(self.settings, self.sessions, request, watch_id=watch.id,
+                                               budget=self.budget, pool=self.pool, first_day_hint=first_day)
             except BookingBlocked as blocked:
-                state.status = "watching"
                 logger.info("watch {}: {}", watch.id, blocked)
                 return
-            state.status = "watching"
+            finally:
+                state.status, self._booking = StreamStatus.WATCHING, None
+        await self._after_booking(state, watch, person, result)
+
+    async def _after_booking(self, state: QueryState, watch: Watch, person: Person, result) -> None:
         outcome = result.outcome
         latency = None
         with self.sessions() as session:
             attempt = session.get(Attempt, result.attempt_id)
             if attempt is not None and attempt.reserved_at and attempt.slot_first_seen:
-                latency = attempt.reserved_at - (attempt.slot_first_seen - state.stream.site_offset)
+                latency = attempt.reserved_at - (attempt.slot_first_seen - self.poll_page.site_offset)
         self.stats.bookings.append({"watch": watch.id, "attempt": result.attempt_id, "outcome": outcome.kind.value,
-                                    "detectionToReserved": latency, "steps": result.step_seconds})
+                                    "detectionToReserved": latency, "steps": result.step_seconds,
+                                    "warm": bool(attempt.warm) if attempt is not None else False})
         if outcome.kind.succeeded:
             paused = mark_booked(self.sessions, watch.id, f"attempt {result.attempt_id}: {outcome.reason}")
             when = datetime.fromtimestamp(outcome.slot_ts or 0, BERLIN).strftime("%a %d.%m.%Y %H:%M")
             extra = f"; paused your other watches {paused} for this service" if paused else ""
-            await self._notify(person.key, "booked", f"watch {watch.id}: reserved {when} at {outcome.office_name}. "
-                               f"Open the activation link in the city's e-mail{extra}.")
-            self.refresh_streams()
+            await self._notify(person.key, NoticeKind.BOOKED, f"watch {watch.id}: reserved {when} at "
+                               f"{outcome.office_name}. Open the activation link in the city's e-mail{extra}.")
+            await self.refresh()
         elif outcome.kind is OutcomeKind.CAPTCHA_HANDOFF:
-            await self._notify(person.key, "handoff", f"watch {watch.id}: {outcome.reason}", outcome.handoff_link)
+            await self._notify(person.key, NoticeKind.HANDOFF, f"watch {watch.id}: {outcome.reason}",
+                               outcome.handoff_link)
         elif outcome.kind is OutcomeKind.RATE_LIMITED:
-            await self._trouble(state, "rate_limited", outcome.reason)
-        elif outcome.kind in (OutcomeKind.SITE_CHANGED, OutcomeKind.SITE_ERROR):
-            await self._notify(person.key, "failed", f"watch {watch.id}: {outcome.kind.value}: {outcome.reason} "
-                               f"(mta trace {result.attempt_id})")
+            await self._trouble(state, Trouble.RATE_LIMITED, outcome.reason)
+        elif outcome.kind in (OutcomeKind.SITE_CHANGED, OutcomeKind.SITE_ERROR, OutcomeKind.SEARCH_LIMIT):
+            await self._notify(person.key, NoticeKind.FAILED, f"watch {watch.id}: {outcome.kind.value}: "
+                               f"{outcome.reason} (mta trace {result.attempt_id})")
 
-    async def _trouble(self, state: StreamState, status: str, detail: str) -> None:
-        state.status, state.detail = status, detail
+    async def _trouble(self, state: QueryState, trouble: Trouble, detail: str) -> None:
+        state.status, state.detail = trouble.status, detail
         self.stats.errors += 1
-        text = {"rate_limited": "the site is rate-limiting us; pausing politely (this is not 'no slots')",
-                "handoff": "the captcha refuses automated browsers; finish on your device",
-                "captcha_handoff": "the captcha refuses automated browsers; finish on your device"}.get(status, detail)
+        text = TROUBLE_TEXT.get(state.status, detail)
         with self.sessions() as session:
             people = {p.key for w, p in session.execute(select(Watch, Person).join(Person, Watch.person_id == Person.id)
                                                         .where(Watch.id.in_(state.watch_ids))).all()}
-        link = state.stream.target.deep_link(state.stream.key.service_id) if "handoff" in status else None
+        kind = {StreamStatus.RATE_LIMITED: NoticeKind.RATE_LIMITED,
+                StreamStatus.HANDOFF: NoticeKind.HANDOFF}.get(state.status, NoticeKind.SITE_ERROR)
+        link = self.poll_page_link(state.key.service_id) if kind is NoticeKind.HANDOFF else None
         for person_key in sorted(people):
-            await self._notify(person_key, status, f"{state.stream.key.label()}: {text}", link)
+            await self._notify(person_key, kind, f"{state.key.label()}: {text}", link)
 
-    async def _notify(self, person_key: str, kind: str, text: str, link: str | None = None) -> None:
-        """Send a notice, at most once per 10 minutes for the same kind of trouble."""
-        if kind in ("rate_limited", "site_error", "handoff", "captcha_handoff", "token"):
+    async def _notify(self, person_key: str, kind: NoticeKind, text: str, link: str | None = None) -> None:
+        """Send a notice; trouble kinds at most once per 10 minutes per person."""
+        if kind.is_trouble:
             last = self._last_notice.get((person_key, kind), 0)
             if time.time() - last < 600:
                 return
             self._last_notice[(person_key, kind)] = time.time()
         await self.notifier.send(Notice(person_key, kind, text, link))
 
+    # -- stopping -------------------------------------------------------------------------------
+    async def stop(self, grace_s: float) -> None:
+        """No new polls; a poll in flight is dropped (nothing to record), a booking in flight may finish
+        and close its attempt within ``grace_s``; the person is told when it could not."""
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()  # no job starts any more
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("poll:"):
+                job.remove()
+        booking = self._booking
+        for task in list(self._side_tasks):
+            task.cancel()
+        for key, task in list(self._poll_tasks.items()):
+            if key != booking:
+                task.cancel()
+        if self._side_tasks:
+            await asyncio.gather(*self._side_tasks, return_exceptions=True)
+        pending = [t for t in self._poll_tasks.values() if not t.done()]
+        if pending:
+            done, late = await asyncio.wait(pending, timeout=grace_s)
+            for task in late:
+                task.cancel()
+            if late and booking is not None:
+                for person_key in self._people_of(booking):
+                    await self._notify(person_key, NoticeKind.STOPPED, "the agent stopped during a booking attempt; "
+                                       "it is settled with the site when the agent starts again")
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.warm.close()
+        await self.poll_page.retire()
+
+    def booking_in_flight(self) -> bool:
+        return self._booking is not None
+
+    def _people_of(self, key: StreamKey) -> list[str]:
+        state = self.queries.get(key)
+        if state is None:
+            return []
+        with self.sessions() as session:
+            rows = session.execute(select(Person.key).join(Watch, Watch.person_id == Person.id)
+                                   .where(Watch.id.in_(state.watch_ids))).all()
+        return sorted({r[0] for r in rows})
+
     def status(self) -> list[dict]:
-        return [{"stream": k.label(), "watches": sorted(s.watch_ids), "status": s.status, "detail": s.detail,
-                 "polls": s.stream.polls, "warmups": s.stream.warmups} for k, s in self.streams.items()]
+        return [{"stream": k.label(), "watches": sorted(s.watch_ids), "status": s.status.value, "detail": s.detail,
+                 "polls": s.poller.polls, "nextPoll": s.next_poll, "warm": k in self.warm.pages}
+                for k, s in self.queries.items()]
 
 
-def _first_unchecked_day(request, earliest_match: int, result: PollResult) -> date:
+def _job_id(key: StreamKey) -> str:
+    return f"poll:{key.service_id}:{key.count}:{','.join(map(str, key.office_ids))}"
+
+
+def _first_unchecked_day(request: BookingRequest, earliest_match: int, result: PollResult) -> date:
     """Where the booking's calendar walk may start: the earliest matching slot's day, or an earlier day
     this watch could want whose times the poll did not read now (a slot may have appeared there)."""
     day = datetime.fromtimestamp(earliest_match, BERLIN).date()
@@ -315,7 +382,7 @@ def _first_unchecked_day(request, earliest_match: int, result: PollResult) -> da
     return min(unread, default=day)
 
 
-def _day_of(slot: tuple[int, int]) -> date:
+def _day_of(slot: Slot) -> date:
     return datetime.fromtimestamp(slot[1], BERLIN).date()
 
 

@@ -12,6 +12,9 @@ from enum import Enum
 
 
 class SiteMeaning(str, Enum):
+    def __str__(self) -> str:
+        return str(self.value)
+
     OK = "ok"
     NO_SLOTS = "no_slots"  # noAppointmentForThisScope (info): the calendar is empty
     SLOT_GONE = "slot_gone"  # appointmentNotAvailable: someone else took it

@@ -11,6 +11,18 @@ from replica.server import ReplicaServer
 from replica.settings import ReplicaSettings
 from replica.site import Replica
 
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind():
+    """The suite stops everything it started: after the last test, no process of ours remains
+    (Chromium, Playwright drivers, trace viewers, ``mta`` subprocesses)."""
+    yield
+    from tests.proc_helpers import descendants, wait_gone
+
+    # (autouse: set up before, so torn down after, pytest-playwright's own browser and driver)
+    left = wait_gone(descendants(), timeout=15)
+    assert not left, f"processes left behind by the tests: {descendants()}"
+
+
 # Tests lower the proof-of-work cost only through this named setting.
 TEST_ALTCHA_COST = 10
 

@@ -47,7 +47,7 @@ async def test_weekday_releases_at_0730_are_learned_over_two_simulated_weeks(ser
                 hh, mm = map(int, step.split(":"))
                 replica.clock.set(MONDAY.replace(hour=hh, minute=mm) + timedelta(days=day))
                 await watcher.poll_once(key)
-        watcher.relearn()
+        await watcher.relearn()
         pattern = watcher.pattern
         watcher.budget = RateBudget(BudgetConfig())  # the default: 6 requests per minute
         hot_time = MONDAY.replace(hour=7, minute=10).timestamp()

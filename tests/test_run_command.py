@@ -34,6 +34,6 @@ def test_run_watches_and_stops_cleanly_on_sigterm(server, replica, tmp_path) -> 
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0, out
-    assert "watching 1 watch(es) in 1 poll stream(s)" in out and out.rstrip().endswith("stopped")
+    assert "watching 1 watch(es) in 1 query(ies)" in out and out.rstrip().endswith("stopped")
     with sessions() as session:
         assert all(a.outcome is not None for a in session.scalars(select(Attempt)))

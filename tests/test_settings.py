@@ -37,3 +37,22 @@ def test_personal_data_is_scrubbed_from_log_messages() -> None:
 
     line = scrub('booked for erika@example.org phone +49 89 1234567 authKey="ab12cd" token eyJa.eyJb.sig')
     assert "erika@" not in line and "1234567" not in line and "ab12cd" not in line and "eyJa" not in line
+
+
+def test_one_data_directory_holds_database_and_recordings(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("MTA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MTA_RECORDINGS_DIR", raising=False)
+    monkeypatch.setenv("MTA_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings(_env_file=None)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'data' / 'mta.db'}"
+    assert settings.recordings_dir == tmp_path / "data" / "recordings"
+
+
+def test_the_default_data_directory_is_per_user_not_the_working_folder(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("MTA_DATA_DIR", raising=False)
+    monkeypatch.delenv("MTA_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(_env_file=None)
+    assert settings.data_dir == tmp_path / "xdg" / "mta"
+    assert settings.database_url.startswith("sqlite:////")  # absolute: any working folder finds it

@@ -8,7 +8,7 @@ from playwright.async_api import Browser, expect
 
 from agent.db import open_database
 from agent.runner import run_booking
-from agent.trace_viewer import start_viewer
+from agent.trace_viewer import start_viewer, stop_viewer
 from flows.outcomes import OutcomeKind
 from tests.agent_helpers import agent_settings, request_for
 from tests.replica_helpers import berlin_slot
@@ -48,8 +48,7 @@ async def test_redesign_is_reported_as_site_changed_and_the_trace_shows_the_step
         await expect(page.get_by_text("step: service").first).to_be_visible()
         await context.close()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_viewer(process)
 
 
 async def test_changed_api_shape_is_reported_with_the_field(server, replica, tmp_path) -> None:

@@ -71,10 +71,10 @@ async def test_ten_minutes_of_watching_never_meets_an_expired_token(tmp_path) ->
         settings = agent_settings(server, tmp_path)  # the default budget: 6 requests per minute
         async with running_watcher(settings) as (watcher, _):
             add(watcher.sessions, site, 1, [102522], mode="notify")
-            watcher.refresh_streams()
+            await watcher.refresh()
             await asyncio.sleep(600)
-            polls = sum(s.stream.polls for s in watcher.streams.values())
-            warmups = sum(s.stream.warmups for s in watcher.streams.values())
+            polls = sum(s.poller.polls for s in watcher.queries.values())
+            warmups = watcher.poll_page.renewals
     calendars = [r for r in site.requests.all() if r.path.endswith("/available-calendar/")]
     print(f"\n10 min real time: {polls} polls, {warmups} token renewals, {len(site.requests.all())} requests, "
           f"calendar statuses {sorted({r.status for r in calendars})}")
@@ -94,7 +94,7 @@ async def test_three_queries_warming_together_at_the_default_budget_for_ten_minu
     sessions = open_database(settings.database_url)
     today = site.clock.now_berlin().date()
     for n, offices in enumerate([[102522], [102523], [102524]]):
-        add_watch(sessions, person(n), 1063453, offices, today, today + timedelta(days=60), mode="notify")
+        add_watch(sessions, person(n), 1063453, offices, today, today + timedelta(days=60), mode="auto")
     async with running_watcher(settings, sessions) as (watcher, _):
         started = time.monotonic()
         while time.monotonic() - started < 600:

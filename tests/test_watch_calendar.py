@@ -48,7 +48,7 @@ async def book_after_release(replica, tmp_path, server, watch: dict, before: dic
         replica.desk.add_slots(102522, [at(day, t) for t in times])
     add_watch(sessions, person(1), 1063453, [102522], mode="auto", **watch)
     async with running_watcher(settings, sessions) as (watcher, _):
-        await wait_for(lambda: any(s.stream.polls >= 2 + len(before) for s in watcher.streams.values()), 90)
+        await wait_for(lambda: any(s.poller.polls >= 2 + len(before) for s in watcher.queries.values()), 90)
         assert watcher.stats.bookings == []  # nothing before the release matches
         slot = at(release_day, release_time)
         replica.desk.add_slots(102522, [slot])
@@ -102,19 +102,21 @@ async def test_a_slot_released_on_a_day_that_already_had_others_is_found(server,
 
 
 async def test_pages_warming_together_each_get_their_captcha_token(server, replica, tmp_path) -> None:
-    """Three distinct queries at once, the default budget's shape (6 per window): no page goes without."""
+    """Three auto-book queries at once, the default budget's shape (6 per window): the poll page and
+    both warm pages get their token; no poll ever goes without one."""
     replica.clock.unfreeze()
     settings = watcher_settings(server, tmp_path)
     sessions = open_database(settings.database_url)
     today = replica.clock.now_berlin().date()
     for n, offices in enumerate([[102522], [102523], [102524]]):
-        add_watch(sessions, person(n), 1063453, offices, today, today + timedelta(days=30), mode="notify")
+        add_watch(sessions, person(n), 1063453, offices, today, today + timedelta(days=30), mode="auto")
     async with running_watcher(settings, sessions) as (watcher, _):
-        assert len(watcher.streams) == 3
-        await wait_for(lambda: all(s.stream.polls >= 2 for s in watcher.streams.values()), 120)
-        warmups = sum(s.stream.warmups for s in watcher.streams.values())
+        assert len(watcher.queries) == 3
+        await wait_for(lambda: all(s.poller.polls >= 2 for s in watcher.queries.values())
+                       and len(watcher.warm.pages) == 2, 120)
+        pages = watcher.poll_page.renewals + watcher.warm.prepared
     calendars = api_log(replica, "available-calendar")
     assert [r for r in calendars if r.status == 400] == []  # never captchaMissing/Expired
-    assert len(api_log(replica, "captcha-verify")) == warmups == 3
+    assert len(api_log(replica, "captcha-verify")) == pages == 3
     times_ = [r.time for r in api_log(replica)]
     assert max_in_window(times_, settings.budget_window_s) <= settings.budget_requests

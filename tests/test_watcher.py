@@ -13,6 +13,7 @@ from sqlalchemy import select
 from agent.db import open_database
 from agent.models import Attempt, Watch
 from replica.faults import FaultRule
+from tests.proc_helpers import descendants
 from tests.replica_helpers import berlin_slot
 from tests.watch_helpers import add, running_watcher, wait_for, watcher_settings
 
@@ -21,27 +22,7 @@ pytestmark = pytest.mark.browser
 
 def kill_own_chromium() -> int:
     """SIGKILL the Chromium processes started by this test process (not anyone else's)."""
-    from pathlib import Path
-
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                parents[int(entry.name)] = (int(fields[1]), (entry / "comm").read_text().strip())
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-
-    def descends(pid: int) -> bool:
-        seen = set()
-        while pid in parents and pid not in seen:
-            seen.add(pid)
-            pid = parents[pid][0]
-            if pid == os.getpid():
-                return True
-        return False
-
-    victims = [pid for pid, (_, comm) in parents.items() if comm in ("chromium", "chrome") and descends(pid)]
+    victims = [pid for pid, comm in descendants().items() if comm in ("chromium", "chrome")]
     for pid in victims:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -72,7 +53,8 @@ async def test_released_slot_is_booked_automatically_on_the_warm_page(server, re
     watch_id = add(sessions, replica, 1, [102522])
     add(sessions, replica, 1, [102522, 102523], service=1063453)  # the same person's second watch for the service
     async with running_watcher(settings, sessions) as (watcher, notices):
-        await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
+        await wait_for(lambda: any(s.poller.polls >= 1 for s in watcher.queries.values()), 60)
+        await wait_for(lambda: watcher.warm.pages, 60)  # the query has its warm page
         slot = berlin_slot(replica, 3, 10)
         replica.desk.add_slots(102522, [slot])
         released = replica.clock.now()
@@ -104,8 +86,8 @@ async def test_hundred_watches_over_five_queries_poll_five_streams_within_the_bu
     for n in range(100):
         add(sessions, replica, n, queries[n % 5], mode="notify")
     async with running_watcher(settings, sessions) as (watcher, _):
-        assert len(watcher.streams) == 5
-        await wait_for(lambda: all(s.stream.polls >= 3 for s in watcher.streams.values()), 90)
+        assert len(watcher.queries) == 5
+        await wait_for(lambda: all(s.poller.polls >= 3 for s in watcher.queries.values()), 90)
     calendars = api_log(replica, "available-calendar")
     offices = {r.query.split("officeIds=")[1].split("&")[0] for r in calendars}
     assert offices == {"102522", "102523", "102524", "102526", "54261"}
@@ -118,12 +100,12 @@ async def test_429_storm_backs_off_and_recovers(server, replica, tmp_path) -> No
     settings = watcher_settings(server, tmp_path)
     async with running_watcher(settings) as (watcher, notices):
         add(watcher.sessions, replica, 1, [102522], mode="notify")
-        watcher.refresh_streams()
-        await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
+        await watcher.refresh()
+        await wait_for(lambda: any(s.poller.polls >= 1 for s in watcher.queries.values()), 60)
         replica.settings.rate_window_s = 4  # the storm's X-RateLimit-Reset says: come back in 4 s
         replica.faults.add(FaultRule(kind="rate_limit"))
         await wait_for(lambda: watcher.budget.circuit_open, 30)
-        [state] = watcher.streams.values()
+        [state] = watcher.queries.values()
         await wait_for(lambda: state.status == "rate_limited", 10)
         opened_at, until = replica.clock.now(), watcher.budget.open_until
         assert until >= opened_at + 2  # honours X-RateLimit-Reset (whole seconds)
@@ -132,8 +114,8 @@ async def test_429_storm_backs_off_and_recovers(server, replica, tmp_path) -> No
         sent_while_open = [r for r in replica.requests.all()[during:] if r.time < until - 0.05]
         assert sent_while_open == []
         replica.faults.clear()
-        polls = state.stream.polls
-        await wait_for(lambda: state.stream.polls > polls and state.status == "watching", 60)
+        polls = state.poller.polls
+        await wait_for(lambda: state.poller.polls > polls and state.status == "watching", 60)
     assert any(n.kind == "rate_limited" and "not 'no slots'" in n.text for n in notices.notices)
     assert opened_at < until
 
@@ -144,7 +126,7 @@ async def test_chromium_killed_mid_run_is_relaunched_and_nothing_is_lost(server,
     sessions = open_database(settings.database_url)
     add(sessions, replica, 1, [102522])
     async with running_watcher(settings, sessions) as (watcher, _):
-        await wait_for(lambda: any(s.stream.polls >= 1 for s in watcher.streams.values()), 60)
+        await wait_for(lambda: any(s.poller.polls >= 1 for s in watcher.queries.values()), 60)
         launches = watcher.pool.launches
         killed = kill_own_chromium()
         assert killed, "no Chromium of this test process found"
@@ -163,21 +145,24 @@ async def test_token_is_refreshed_before_it_expires(server, replica, tmp_path) -
     settings = watcher_settings(server, tmp_path, token_refresh_margin_s=2.5)
     async with running_watcher(settings) as (watcher, _):
         add(watcher.sessions, replica, 1, [102522], mode="notify")
-        watcher.refresh_streams()
-        await wait_for(lambda: sum(s.stream.polls for s in watcher.streams.values()) >= 25, 120)
-        warmups = sum(s.stream.warmups for s in watcher.streams.values())
+        await watcher.refresh()
+        await wait_for(lambda: sum(s.poller.polls for s in watcher.queries.values()) >= 25, 120)
+        warmups = watcher.poll_page.renewals
     calendars = api_log(replica, "available-calendar")
     assert [r for r in calendars if r.status == 400] == []  # never captchaExpired
     assert warmups >= 3  # several token lifetimes passed, each renewed ahead of time
 
 
 async def test_a_poll_held_by_the_budget_never_carries_an_expired_token(server, replica, tmp_path) -> None:
-    """A poll may wait a whole budget window; its token is judged fresh after the wait, not before."""
+    """A poll may wait a whole budget window; its token is judged fresh after the wait, not before,
+    and the place it waited for is given back while the token is renewed."""
     from playwright.async_api import async_playwright
 
+    from agent.poll_page import PollPage
+    from agent.poller import QueryPoller
     from agent.pool import BrowserPool
-    from agent.poller import PollStream, StreamKey
     from agent.runner import selector_book
+    from agent.site_page import StreamKey
     from tests.watch_helpers import budget as make_budget
 
     replica.clock.unfreeze()
@@ -185,19 +170,20 @@ async def test_a_poll_held_by_the_budget_never_carries_an_expired_token(server, 
     settings = watcher_settings(server, tmp_path, budget_requests=3, budget_window_s=4.0, site_limit=60,
                                 site_window_s=6.0, token_refresh_margin_s=1.0)
     budget = make_budget(settings)
+    key = StreamKey(1063453, 1, (102522,))
     async with async_playwright() as playwright:
         pool = BrowserPool(playwright, settings)
-        stream = PollStream(StreamKey(1063453, 1, (102522,)), settings, pool, budget, selector_book(settings))
-        await stream.ensure_warm()
+        page = PollPage(settings, pool, budget, selector_book(settings))
+        await page.ensure_ready([key])
         # wait until the token has 2.5 s left: fresh by the 1 s margin…
-        await asyncio.sleep(max(0.0, stream.catalogue.token_expires_at - stream.site_now() - 2.5))
+        await asyncio.sleep(max(0.0, page.current.catalogue.token_expires_at - page.site_now() - 2.5))
         # …while the budget's window is full, so this poll must wait about 4 s first
         now = budget.clock()
         budget.sent.extend([(now, "poll")] * settings.budget_requests)
-        result = await stream.poll()
-        await stream.retire()
+        result = await QueryPoller(key).poll(page, [key])
+        await page.retire()
         await pool.close()
     assert isinstance(result.slots, set)
     calendars = api_log(replica, "available-calendar")
     assert [r.status for r in calendars] == [404]  # no slots, and no captchaExpired (400)
-    assert stream.warmups == 2  # the token was renewed after the wait
+    assert page.renewals == 2  # the token was renewed after the wait

@@ -8,19 +8,18 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.async_api import async_playwright
-
 from agent.budget import BudgetConfig, RateBudget
 from agent.db import open_database
 from agent.notifier import MemoryNotifier
-from agent.watcher import Watcher
+from agent.service import AgentService
 from agent.watches import add_watch
 from flows.request import Contact
 from tests.agent_helpers import agent_settings
 
 # Compressed time: the budget's window is 3 s instead of 60 s (6 requests per window, like a person).
 FAST_BUDGET = dict(budget_requests=6, budget_window_s=3.0, budget_booking_burst=12, site_limit=60, site_window_s=6.0,
-                   backoff_s=2.0, backoff_max_s=8.0, token_refresh_margin_s=3.0)
+                   backoff_s=2.0, backoff_max_s=8.0, token_refresh_margin_s=3.0, warm_token_margin_s=3.0,
+                   warm_check_s=1.0, refresh_s=2.0, stop_grace_s=20.0)
 
 
 def person(n: int) -> Contact:
@@ -38,15 +37,15 @@ def add(sessions, replica, n: int, offices: list[int], service: int = 1063453, m
 
 @asynccontextmanager
 async def running_watcher(settings, sessions=None, budget: RateBudget | None = None, schedule: bool = True):
+    """The agent service running in this test; yields its watcher (pool, budget, queries) and the notices."""
     sessions = sessions or open_database(settings.database_url)
     notifier = MemoryNotifier()
-    watcher = Watcher(settings, sessions, notifier, budget)
-    async with async_playwright() as playwright:
-        await watcher.start(playwright, schedule=schedule)
-        try:
-            yield watcher, notifier
-        finally:
-            await watcher.stop()
+    agent = AgentService(settings, notifier, sessions=sessions, budget=budget)
+    await agent.start(schedule=schedule)
+    try:
+        yield agent.watcher, notifier
+    finally:
+        await agent.stop()
 
 
 async def wait_for(condition, timeout: float = 60.0, step: float = 0.1) -> None:

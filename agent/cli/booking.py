@@ -1,72 +1,27 @@
-"""The ``mta`` command line."""
+"""Commands around one booking: book now, activate, cancel, list attempts, open a trace."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from . import __version__
-from .config import Settings, get_settings
-from .logs import setup_logging
-
-app = typer.Typer(help="Munich Termin Automator: watches the city's booking site and books for you.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err = Console(stderr=True)
-
-
-@app.callback()
-def _main() -> None:
-    setup_logging(get_settings().log_level)
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-@app.command()
-def version() -> None:
-    """Print the version."""
-    console.print(__version__)
-
-
-@app.command()
-def replica(
-    port: int = typer.Option(8765, help="port to listen on"),
-    host: str = typer.Option("127.0.0.1", help="address to bind (loopback by default)"),
-    seed_slots: bool = typer.Option(True, help="release a reproducible scatter of slots"),
-    no_captcha: bool = typer.Option(False, "--no-captcha", help="switch the captcha off for every office"),
-) -> None:
-    """Serve the local replica of the city's booking site."""
-    from replica.server import serve_forever
-    from replica.settings import ReplicaSettings
-    from replica.site import Replica
-
-    site = Replica(ReplicaSettings(host=host, port=port))
-    if no_captcha:
-        site.set_captcha_required(False)
-    if seed_slots:
-        count = site.seed_slots()
-        console.print(f"released {count} slots over the next three weeks")
-    console.print(f"booking page: http://{host}:{port}/buergerservice/terminvereinbarung.html")
-    console.print(f"API: http://{host}:{port}{site.settings.api_prefix}/")
-    serve_forever(site, host, port)
+from ..config import Settings, get_settings
+from ..logs import setup_logging
+from ..watches import person_key
+from . import app, console, err, fail
 
 
 def _person(settings: Settings, email: str, person: str | None) -> str:
     if person or settings.person:
         return person or settings.person
-    return "p-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
+    return person_key(email)
 
 
 
@@ -91,12 +46,12 @@ def book(
     from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
     from flows.timezone import BERLIN
 
-    from .attempts import BookingBlocked
-    from .db import open_database
-    from .progress import ConsoleProgress
-    from .recovery import settle_unfinished
-    from .runner import budget_for, run_booking
-    from .site_api import SiteApi, SiteUnavailable
+    from ..attempts import BookingBlocked
+    from ..db import open_database
+    from ..progress import ConsoleProgress
+    from ..recovery import settle_unfinished
+    from ..runner import budget_for, run_booking
+    from ..site_api import SiteApi, SiteUnavailable
 
     settings = get_settings()
     if "MTA_LOG_LEVEL" not in os.environ:
@@ -173,7 +128,7 @@ def _with_page(coro_factory):
     """Run a follow-up flow on a fresh page of Debian's Chromium."""
     from playwright.async_api import async_playwright
 
-    from .browser import launch_chromium, new_site_context
+    from ..browser import launch_chromium, new_site_context
 
     async def run():
         settings = get_settings()
@@ -194,7 +149,7 @@ def activate(link: str = typer.Argument(..., help="the activation link from the 
     from flows.follow_up import activate as activate_flow
     from flows.links import BadLink, parse_link
 
-    from .runner import selector_book
+    from ..runner import selector_book
 
     try:
         parse_link(link)
@@ -213,7 +168,7 @@ def cancel(link: str = typer.Argument(..., help="the manage (or activation) link
     from flows.follow_up import cancel as cancel_flow
     from flows.links import BadLink, manage_link, parse_link
 
-    from .runner import selector_book
+    from ..runner import selector_book
 
     try:
         parse_link(link)
@@ -232,8 +187,8 @@ def _mark_process(link: str, status: str | None) -> None:
 
     from flows.links import parse_link
 
-    from .db import open_database
-    from .models import Attempt
+    from ..db import open_database
+    from ..models import Attempt
 
     if status is None:
         return
@@ -251,8 +206,8 @@ def attempts(limit: int = typer.Option(20, help="how many, newest first")) -> No
     """List recent booking attempts."""
     from sqlalchemy import select
 
-    from .db import open_database
-    from .models import Attempt
+    from ..db import open_database
+    from ..models import Attempt
 
     sessions = open_database(get_settings().database_url)
     table = Table("id", "started", "service", "phase", "outcome", "process", "status", "trace")
@@ -270,9 +225,9 @@ def trace(
     host: str = typer.Option(None, help="address to serve on (default: MTA_TRACE_VIEWER_HOST, loopback)"),
 ) -> None:
     """Open an attempt's Playwright trace in the trace viewer (served on a port)."""
-    from .db import open_database
-    from .models import Attempt
-    from .trace_viewer import serve_trace
+    from ..db import open_database
+    from ..models import Attempt
+    from ..trace_viewer import serve_trace
 
     settings = get_settings()
     sessions = open_database(settings.database_url)
@@ -286,137 +241,3 @@ def trace(
     serve_trace(Path(attempt.trace_path), host or settings.trace_viewer_host, port, settings.chromium_path, console)
 
 
-watch_app = typer.Typer(help="Watches: what to look for, per person.", no_args_is_help=True)
-app.add_typer(watch_app, name="watch")
-
-
-@watch_app.command("add")
-def watch_add(
-    service: int = typer.Option(..., help="service id, e.g. 1063453 (Reisepass)"),
-    office: list[int] = typer.Option([], help="acceptable office id (repeat); default: any"),
-    date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"]),
-    date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"]),
-    time_window: str = typer.Option("00:00-23:59", "--time"),
-    weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so"),
-    count: int = typer.Option(1),
-    mode: str = typer.Option("auto", help="auto (book) or notify (only tell)"),
-    first_name: str = typer.Option(None), last_name: str = typer.Option(None),
-    email: str = typer.Option(None), phone: str = typer.Option(None),
-) -> None:
-    """Add a watch for a person."""
-    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
-
-    from .db import open_database
-    from .watches import add_watch
-
-    settings = get_settings()
-    today = date.today()
-    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
-                      email or settings.contact_email, phone or settings.contact_phone)
-    try:
-        start, end = parse_time_window(time_window)
-        days = parse_weekdays(weekdays)
-        request = BookingRequest(service_id=service, office_ids=tuple(office), count=count,
-                                 date_from=date_from.date() if date_from else today,
-                                 date_to=date_to.date() if date_to else date.fromordinal(today.toordinal() + 182),
-                                 weekdays=days, time_from=start, time_to=end, contact=contact)
-        request.validate(today)
-        if mode not in ("auto", "notify"):
-            raise InvalidRequest("mode must be auto or notify")
-    except InvalidRequest as exc:
-        fail(str(exc))
-    watch_id = add_watch(open_database(settings.database_url), contact, service, list(office), request.date_from,
-                         request.date_to, count=count, weekdays=sorted(days), time_from=f"{start:%H:%M}",
-                         time_to=f"{end:%H:%M}", mode=mode)
-    console.print(f"watch {watch_id} added")
-
-
-@watch_app.command("list")
-def watch_list() -> None:
-    """List watches (no personal data shown)."""
-    from sqlalchemy import select
-
-    from .db import open_database
-    from .models import Watch
-
-    table = Table("id", "person", "service", "count", "offices", "dates", "time", "mode", "state")
-    with open_database(get_settings().database_url)() as session:
-        for w in session.scalars(select(Watch).order_by(Watch.id)):
-            table.add_row(str(w.id), str(w.person_id), str(w.service_id), str(w.count),
-                          ",".join(map(str, w.office_ids)) or "any", f"{w.date_from}…{w.date_to}",
-                          f"{w.time_from}-{w.time_to}", w.mode, w.state + (f" ({w.state_reason})" if w.state_reason else ""))
-    console.print(table)
-
-
-@app.command()
-def run(status_every: float = typer.Option(30.0, help="seconds between status lines")) -> None:
-    """Run the agent: watch, poll within the rate budget, book, record, notify. Stops cleanly on SIGTERM."""
-    import signal
-
-    from playwright.async_api import async_playwright
-
-    from .db import open_database
-    from .notifier import ConsoleNotifier
-    from .watcher import Watcher, watch_count
-
-    settings = get_settings()
-    sessions = open_database(settings.database_url)
-
-    async def main() -> None:
-        watcher = Watcher(settings, sessions, ConsoleNotifier(console))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        async with async_playwright() as playwright:
-            await watcher.start(playwright)
-            console.print(f"watching {watch_count(sessions)} watch(es) in {len(watcher.streams)} poll stream(s); "
-                          f"budget {watcher.budget.state()['budget']}")
-            while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=status_every)
-                except asyncio.TimeoutError:
-                    for line in watcher.status():
-                        console.print(f"  {line['stream']}: {line['status']} {line['detail']} ({line['polls']} polls)")
-            console.print("stopping: finishing the attempt in flight …")
-            await watcher.stop()
-        console.print("stopped")
-
-    asyncio.run(main())
-
-
-@app.command()
-def patterns() -> None:
-    """Show what the release-pattern analyzer learned: when slots tend to appear."""
-    from .db import open_database
-    from .patterns import describe_hour, learn_from_db
-
-    pattern = learn_from_db(open_database(get_settings().database_url))
-    if not pattern.observations:
-        console.print("no observations yet: run the agent (mta run) for a while")
-        return
-    console.print(f"{pattern.observations} slot observations")
-    if pattern.hot:
-        console.print("slots tend to appear (polls run at the full budget then):")
-        for hour in sorted(pattern.hot):
-            console.print(f"  {describe_hour(hour)}  ({pattern.counts.get(hour, 0)} slots)")
-    else:
-        console.print("no hour stands out yet; polling evenly")
-    table = Table("hour of week", "slots first seen")
-    for hour, n in sorted(pattern.counts.items(), key=lambda kv: -kv[1])[:10]:
-        table.add_row(describe_hour(hour), str(n))
-    console.print(table)
-
-
-@app.command()
-def demo(seconds: float = typer.Option(75.0, help="give up after this long")) -> None:
-    """Run the agent against the local replica: watch, scripted releases, auto-book, activate, summary."""
-    from .demo import run_demo
-
-    if "MTA_LOG_LEVEL" not in os.environ:
-        setup_logging("WARNING")
-    raise typer.Exit(asyncio.run(run_demo(console, seconds)))
-
-
-if __name__ == "__main__":
-    app()

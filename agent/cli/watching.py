@@ -1,0 +1,165 @@
+"""Commands for the long-running agent: watches, run, patterns."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+
+import typer
+from rich.table import Table
+
+from ..config import get_settings
+from . import app, console, fail
+
+
+watch_app = typer.Typer(help="Watches: what to look for, per person.", no_args_is_help=True)
+app.add_typer(watch_app, name="watch")
+
+
+@watch_app.command("add")
+def watch_add(
+    service: int = typer.Option(..., help="service id, e.g. 1063453 (Reisepass)"),
+    office: list[int] = typer.Option([], help="acceptable office id (repeat); default: any"),
+    date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"]),
+    date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"]),
+    time_window: str = typer.Option("00:00-23:59", "--time"),
+    weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so"),
+    count: int = typer.Option(1),
+    mode: str = typer.Option("auto", help="auto (book) or notify (only tell)"),
+    first_name: str = typer.Option(None), last_name: str = typer.Option(None),
+    email: str = typer.Option(None), phone: str = typer.Option(None),
+) -> None:
+    """Add a watch for a person."""
+    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+
+    from ..db import open_database
+    from ..watches import add_watch
+
+    settings = get_settings()
+    today = date.today()
+    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
+                      email or settings.contact_email, phone or settings.contact_phone)
+    try:
+        start, end = parse_time_window(time_window)
+        days = parse_weekdays(weekdays)
+        request = BookingRequest(service_id=service, office_ids=tuple(office), count=count,
+                                 date_from=date_from.date() if date_from else today,
+                                 date_to=date_to.date() if date_to else date.fromordinal(today.toordinal() + 182),
+                                 weekdays=days, time_from=start, time_to=end, contact=contact)
+        request.validate(today)
+        if mode not in ("auto", "notify"):
+            raise InvalidRequest("mode must be auto or notify")
+    except InvalidRequest as exc:
+        fail(str(exc))
+    watch_id = add_watch(open_database(settings.database_url), contact, service, list(office), request.date_from,
+                         request.date_to, count=count, weekdays=sorted(days), time_from=f"{start:%H:%M}",
+                         time_to=f"{end:%H:%M}", mode=mode)
+    console.print(f"watch {watch_id} added")
+
+
+@watch_app.command("list")
+def watch_list() -> None:
+    """List watches (no personal data shown)."""
+    from ..service import AgentService
+
+    table = Table("id", "person", "service", "count", "offices", "dates", "time", "mode", "state")
+    for w in AgentService(get_settings()).list_watches():
+        table.add_row(str(w.id), w.person, str(w.service_id), str(w.count), ",".join(map(str, w.office_ids)) or "any",
+                      f"{w.date_from}…{w.date_to}", f"{w.time_from}-{w.time_to}", w.mode,
+                      w.state + (f" ({w.reason})" if w.reason else ""))
+    console.print(table)
+
+
+def _watch_command(action: str, watch_id: int) -> None:
+    from ..service import AgentService, UnknownWatch
+
+    async def act():
+        agent = AgentService(get_settings())
+        if action == "delete":
+            await agent.delete(watch_id)
+        else:
+            await getattr(agent, action)(watch_id)
+
+    try:
+        asyncio.run(act())
+    except UnknownWatch as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc))
+    done = {"pause": "paused", "resume": "resumed", "delete": "deleted"}[action]
+    console.print(f"watch {watch_id} {done} (a running agent picks this up within MTA_REFRESH_S)")
+
+
+@watch_app.command("pause")
+def watch_pause(watch_id: int = typer.Argument(..., min=1, help="watch id (see mta watch list)")) -> None:
+    """Pause a watch: it is not polled or booked until resumed."""
+    _watch_command("pause", watch_id)
+
+
+@watch_app.command("resume")
+def watch_resume(watch_id: int = typer.Argument(..., min=1, help="watch id (see mta watch list)")) -> None:
+    """Resume a paused watch."""
+    _watch_command("resume", watch_id)
+
+
+@watch_app.command("delete")
+def watch_delete(watch_id: int = typer.Argument(..., min=1, help="watch id (see mta watch list)")) -> None:
+    """Delete a watch (its attempts stay on record)."""
+    _watch_command("delete", watch_id)
+
+
+@app.command()
+def run(status_every: float = typer.Option(30.0, min=1.0, help="seconds between status lines")) -> None:
+    """Run the agent: watch, poll within the rate budget, book, record, notify. Stops cleanly on SIGTERM."""
+    import signal
+
+    from ..notifier import ConsoleNotifier
+    from ..service import AgentService
+    from ..watcher import watch_count
+
+    settings = get_settings()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with AgentService(settings, ConsoleNotifier(console)) as agent:
+            console.print(f"watching {watch_count(agent.sessions)} watch(es) in {len(agent.watcher.queries)} "
+                          f"query(ies); budget {agent.budget.state()['budget']}")
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=status_every)
+                except asyncio.TimeoutError:
+                    for line in agent.status()["queries"]:
+                        console.print(f"  {line['stream']}: {line['status']} {line['detail']} ({line['polls']} polls)")
+            booking = agent.watcher.booking_in_flight()
+            console.print("stopping: " + ("letting the booking in flight finish …" if booking else "no booking in flight"))
+        console.print("stopped")
+
+    asyncio.run(main())
+
+
+@app.command()
+def patterns() -> None:
+    """Show what the release-pattern analyzer learned: when slots tend to appear."""
+    from ..db import open_database
+    from ..patterns import describe_hour, learn_from_db
+
+    pattern = learn_from_db(open_database(get_settings().database_url))
+    if not pattern.observations:
+        console.print("no observations yet: run the agent (mta run) for a while")
+        return
+    console.print(f"{pattern.observations} slot observations")
+    if pattern.hot:
+        console.print("slots tend to appear (polls run at the full budget then):")
+        for hour in sorted(pattern.hot):
+            console.print(f"  {describe_hour(hour)}  ({pattern.counts.get(hour, 0)} slots)")
+    else:
+        console.print("no hour stands out yet; polling evenly")
+    table = Table("hour of week", "slots first seen")
+    for hour, n in sorted(pattern.counts.items(), key=lambda kv: -kv[1])[:10]:
+        table.add_row(describe_hour(hour), str(n))
+    console.print(table)
+
+

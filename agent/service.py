@@ -1,0 +1,185 @@
+"""The agent as one object: it starts and stops every component, and owns the commands.
+
+``async with AgentService(settings, notifier) as agent:`` opens, in order, the
+database (settling attempts a crash left open), the rate budget, Playwright
+and the browser pool, the scheduler, the poll page and warm pages (through the
+watcher), and the notifier; leaving the block stops them in reverse order,
+letting a booking in flight finish first (``MTA_STOP_GRACE_S``).
+
+The watch commands (add, pause, resume, delete, list, status) live here: the
+CLI and the Telegram bot call the same methods. They work on the database
+whether or not the agent runs in this process; when it does, the change takes
+effect at once (otherwise a running ``mta run`` picks it up within
+``MTA_REFRESH_S``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from loguru import logger
+from playwright.async_api import Playwright, async_playwright
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from flows.request import Contact
+from flows.timezone import BERLIN
+
+from .budget import RateBudget
+from .config import Settings
+from .db import open_database
+from .models import Watch
+from .notifier import ConsoleNotifier, Notifier
+from .pool import BrowserPool
+from .recovery import settle_unfinished
+from .runner import budget_for, selector_book
+from .site_api import SiteApi
+from .watcher import Watcher
+from .watches import add_watch, expire_past
+
+
+class UnknownWatch(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class WatchView:
+    """A watch as commands show it (no personal data)."""
+
+    id: int
+    person: str
+    service_id: int
+    count: int
+    office_ids: list[int]
+    date_from: str
+    date_to: str
+    weekdays: list[int]
+    time_from: str
+    time_to: str
+    mode: str
+    state: str
+    reason: str | None
+
+
+class AgentService:
+    def __init__(self, settings: Settings, notifier: Notifier | None = None,
+                 sessions: sessionmaker[Session] | None = None, budget: RateBudget | None = None) -> None:
+        self.settings = settings
+        self.notifier = notifier or ConsoleNotifier()
+        self._sessions = sessions
+        self.budget = budget or budget_for(settings)
+        self.playwright: Playwright | None = None
+        self._playwright_cm = None
+        self.pool: BrowserPool | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.watcher: Watcher | None = None
+        self.settled: list[str] = []
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            self._sessions = open_database(self.settings.database_url)
+        return self._sessions
+
+    @property
+    def running(self) -> bool:
+        return self.watcher is not None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def __aenter__(self) -> AgentService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self, schedule: bool = True) -> None:
+        sessions = self.sessions
+        async with SiteApi(self.settings.api_url, self.budget) as api:
+            self.settled = await settle_unfinished(sessions, api)
+        for line in self.settled:
+            logger.warning("settled {}", line)
+        expire_past(sessions, date.today())
+        self._playwright_cm = async_playwright()
+        self.playwright = await self._playwright_cm.__aenter__()
+        self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
+                                self.settings.context_max_age_s)
+        self.scheduler = AsyncIOScheduler(timezone=BERLIN)
+        self.watcher = Watcher(self.settings, sessions, self.notifier, self.budget, self.pool,
+                               selector_book(self.settings), self.scheduler)
+        await self.watcher.refresh()
+        if schedule:
+            s = self.settings
+            self.scheduler.add_job(self.watcher.refresh, "interval", seconds=s.refresh_s, id="refresh-watches")
+            self.scheduler.add_job(self.watcher.relearn, "interval", minutes=10, id="relearn-patterns")
+            self.scheduler.add_job(self.watcher.maintain_warm_pages, "interval", seconds=s.warm_check_s,
+                                   id="warm-pages", max_instances=1, coalesce=True)
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        """Reverse order: the watcher (a booking in flight finishes), the scheduler, pages, pool, Playwright."""
+        if self.watcher is not None:
+            await self.watcher.stop(self.settings.stop_grace_s)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.pool is not None:
+            await self.pool.close()
+        if self._playwright_cm is not None:
+            await self._playwright_cm.__aexit__(None, None, None)
+        self.watcher = self.scheduler = self.pool = self.playwright = self._playwright_cm = None
+
+    # -- commands ------------------------------------------------------------------------------
+    async def add_watch(self, contact: Contact, service_id: int, office_ids: list[int], date_from: date,
+                        date_to: date, **options: object) -> int:
+        watch_id = add_watch(self.sessions, contact, service_id, office_ids, date_from, date_to, **options)
+        await self._changed()
+        return watch_id
+
+    async def pause(self, watch_id: int) -> WatchView:
+        return await self._set_state(watch_id, "paused", "paused by the person", only_from=("active",))
+
+    async def resume(self, watch_id: int) -> WatchView:
+        return await self._set_state(watch_id, "active", None, only_from=("paused",))
+
+    async def delete(self, watch_id: int) -> None:
+        with self.sessions.begin() as session:
+            watch = session.get(Watch, watch_id)
+            if watch is None:
+                raise UnknownWatch(f"no watch {watch_id}")
+            session.delete(watch)
+        await self._changed()
+
+    def list_watches(self) -> list[WatchView]:
+        with self.sessions() as session:
+            return [_view(w) for w in session.scalars(select(Watch).order_by(Watch.id))]
+
+    def status(self) -> dict:
+        """What the agent is doing (for status lines, the bot and health checks)."""
+        queries = self.watcher.status() if self.watcher is not None else []
+        return {"running": self.running, "budget": self.budget.state(), "queries": queries,
+                "warmPages": len(self.watcher.warm.pages) if self.watcher else 0,
+                "openContexts": self.pool.open_contexts if self.pool else 0}
+
+    async def _set_state(self, watch_id: int, state: str, reason: str | None, only_from: tuple[str, ...]) -> WatchView:
+        with self.sessions.begin() as session:
+            watch = session.get(Watch, watch_id)
+            if watch is None:
+                raise UnknownWatch(f"no watch {watch_id}")
+            if watch.state not in only_from:
+                raise ValueError(f"watch {watch_id} is {watch.state}; only a watch that is "
+                                 f"{' or '.join(only_from)} can be set {state}")
+            watch.state, watch.state_reason = state, reason
+            view = _view(watch)
+        await self._changed()
+        return view
+
+    async def _changed(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.refresh()
+
+
+def _view(w: Watch) -> WatchView:
+    return WatchView(w.id, f"person {w.person_id}", w.service_id, w.count, list(w.office_ids), w.date_from, w.date_to,
+                     list(w.weekdays), w.time_from, w.time_to, w.mode, w.state, w.state_reason)
