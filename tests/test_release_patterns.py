@@ -41,7 +41,7 @@ async def test_weekday_releases_at_0730_are_learned_over_two_simulated_weeks(ser
     sessions = open_database(settings.database_url)
     add(sessions, replica, 1, [10489], service=1063475, mode="notify")
     async with running_watcher(settings, sessions, schedule=False) as (watcher, _):
-        [key] = watcher.streams
+        [key] = watcher.queries
         for day in range(14):
             for step in STEPS:
                 hh, mm = map(int, step.split(":"))
@@ -58,7 +58,7 @@ async def test_weekday_releases_at_0730_are_learned_over_two_simulated_weeks(ser
     assert dense < sparse  # polls more often in the learned window
     assert (dense, sparse) == pytest.approx((12.5, 12.5 / 0.3))  # 6/min × 80 % poll share, ×1.0 vs ×0.3
     per_second = watcher.budget.config.requests / watcher.budget.config.window_s
-    assert len(watcher.streams) / dense <= per_second * settings.poll_share + 1e-9  # never above the budget
+    assert len(watcher.queries) / dense <= per_second * settings.poll_share + 1e-9  # never above the budget
 
     shown = subprocess.run([sys.executable, "-m", "agent.cli", "patterns"], capture_output=True, text=True,
                            env={**os.environ, **agent_env(server, tmp_path)}, timeout=60)
