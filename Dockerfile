@@ -18,8 +18,7 @@ RUN pip install --no-cache-dir .
 
 ENV MTA_CHROMIUM_PATH=/usr/bin/chromium \
     MTA_SELECTORS_DIR=/app/selectors \
-    MTA_DATABASE_URL=sqlite:////data/mta.db \
-    MTA_RECORDINGS_DIR=/data/recordings
+    MTA_DATA_DIR=/data
 RUN mkdir -p /data && chown mta /data
 VOLUME ["/data"]
 USER mta

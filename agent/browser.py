@@ -24,7 +24,8 @@ async def launch_chromium(playwright: Playwright, settings: Settings) -> Browser
     if not settings.chromium_path.exists():
         raise FileNotFoundError(f"Chromium not found at {settings.chromium_path}; install Debian's 'chromium' "
                                 "package (scripts/setup.sh does) or set MTA_CHROMIUM_PATH")
-    return await playwright.chromium.launch(executable_path=str(settings.chromium_path), args=launch_args())
+    return await playwright.chromium.launch(executable_path=str(settings.chromium_path),
+                                            args=launch_args() + list(settings.chromium_extra_args))
 
 
 async def new_site_context(browser: Browser) -> BrowserContext:

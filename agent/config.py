@@ -35,10 +35,13 @@ class Settings(BaseSettings):
     recordings_dir: Path | None = Field(None, description="default: <data dir>/recordings")
     database_url: str = Field("", description="default: sqlite:///<data dir>/mta.db")
     chromium_path: Path = Path("/usr/bin/chromium")
+    chromium_extra_args: list[str] = Field(default_factory=list, description="extra Chromium switches "
+                                           "(resource use only; never identity)")
     log_level: str = "INFO"
 
     # Traces (Playwright trace files of attempts; private, pruned after the retention).
     trace_attempts: bool = Field(True, description="record every attempt with Playwright tracing")
+    trace_screenshots: bool = Field(False, description="add the screencast to traces (costly during the captcha)")
     keep_traces_on_success: bool = False
     trace_retention_days: int = 14
     trace_viewer_host: str = "127.0.0.1"

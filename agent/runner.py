@@ -124,7 +124,7 @@ async def _walk_cold(settings: Settings, sessions: sessionmaker[Session], contex
                      first_day_hint: date | None) -> tuple[Outcome, Path | None]:
     prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
     if settings.trace_attempts:
-        await start_trace(context, recorder.id)
+        await start_trace(context, recorder.id, settings.trace_screenshots)
     page = await context.new_page()
     if budget is not None:
         await PageGate(budget, settings.api_url, BOOKING).attach(page)
@@ -177,7 +177,7 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
     trace_path: Path | None = None
     try:
         if settings.trace_attempts and not warm.tracing:
-            await start_trace(context, recorder.id)
+            await start_trace(context, recorder.id, settings.trace_screenshots)
         try:
             outcome = await flow.run_prepared(request, warm.catalogue)
         except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome

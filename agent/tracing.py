@@ -31,9 +31,11 @@ def prepare_recordings(recordings: Path, retention_days: int) -> list[Path]:
     return removed
 
 
-async def start_trace(context: BrowserContext, attempt_id: int) -> None:
+async def start_trace(context: BrowserContext, attempt_id: int, screenshots: bool = False) -> None:
+    """DOM snapshots of every action (what the trace viewer shows per step); the screencast only on
+    request (``MTA_TRACE_SCREENSHOTS``): it competes with the captcha's proof-of-work for the CPU."""
     await context.tracing.start(name=f"attempt-{attempt_id}", title=f"booking attempt {attempt_id}",
-                                screenshots=True, snapshots=True, sources=False)
+                                screenshots=screenshots, snapshots=True, sources=False)
 
 
 async def stop_trace(context: BrowserContext, recordings: Path, attempt_id: int, keep: bool) -> Path | None:

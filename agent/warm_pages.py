@@ -63,7 +63,7 @@ class WarmPages:
             self.prepared += 1
             self.upkeep_requests += page.requests
             if self.settings.trace_attempts:
-                await _trace_from_now(page)
+                await _trace_from_now(page, self.settings.trace_screenshots)
             if key in self.wanted and key not in self.pages:
                 self.pages[key] = page
             else:
@@ -82,11 +82,11 @@ class WarmPages:
         self.pages.clear()
 
 
-async def _trace_from_now(page: SitePage) -> None:
+async def _trace_from_now(page: SitePage, screenshots: bool) -> None:
     """Trace the page from its ready state: the booking's steps are recorded, the solve (done) is not,
     and starting a trace (~0.1 s) stays out of the booking's hot path."""
     try:
-        await start_trace(page.pooled.context, 0)
+        await start_trace(page.pooled.context, 0, screenshots)
         page.tracing = True
     except PlaywrightError:
         pass

@@ -150,7 +150,7 @@ class Watcher:
         self.warm.want(self.rank_for_warm_pages())
 
     async def maintain_warm_pages(self) -> None:
-        if self._stopping:
+        if self._stopping or self.budget.circuit_open:
             return
         self._side_tasks.add(asyncio.current_task())
         try:

@@ -5,6 +5,7 @@ ALTCHA at the replica's default cost, SQLite) ``--runs`` times and prints
 medians as a table.
 
     .venv/bin/python bench/booking_steps.py [--runs 5] [--cost N]
+    .venv/bin/python bench/booking_steps.py --compare-tracing [--runs 5]   # none / snapshots / +screencast, interleaved
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cost", type=int, default=ReplicaSettings().altcha_cost)
     parser.add_argument("--no-trace", action="store_true", help="run without Playwright tracing")
+    parser.add_argument("--compare-tracing", action="store_true",
+                        help="interleave runs without tracing, with snapshots, with snapshots + screencast")
     options = parser.parse_args()
+    if options.compare_tracing:
+        await compare_tracing(options.runs, options.cost)
+        return
     site = Replica(ReplicaSettings(altcha_cost=options.cost, rate_limit=10_000, mails_per_address=1000))
     site.seed_slots(days=20, per_day=6)
     rows: list[dict[str, float]] = []
@@ -79,6 +85,43 @@ async def main() -> None:
     console.print("'total' includes launching Chromium and closing it; 'flow' is the sum of the steps.")
     console.print(f"Chromium peak PSS during a booking: median {statistics.median(peaks):.0f} MiB "
                   f"(max {max(peaks):.0f} MiB, all Chromium processes, shared pages split)")
+
+
+async def compare_tracing(runs: int, cost: int) -> None:
+    """The same cold booking in three tracing variants, interleaved so the machine's state is shared."""
+    variants = {"no tracing": dict(trace_attempts=False), "snapshots": dict(trace_attempts=True),
+                "snapshots + screencast": dict(trace_attempts=True, trace_screenshots=True)}
+    site = Replica(ReplicaSettings(altcha_cost=cost, rate_limit=10_000, mails_per_address=1000))
+    site.seed_slots(days=20, per_day=6)
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+    with ReplicaServer(site) as server, tempfile.TemporaryDirectory() as tmp:
+        today = site.clock.now_berlin().date()
+        for run in range(runs):
+            for name, extra in variants.items():
+                settings = Settings(booking_url=server.base_url + PAGE_PATH, api_url=server.api_url,
+                                    data_dir=Path(tmp), keep_traces_on_success=True, **extra)
+                sessions = open_database(settings.database_url)
+                request = BookingRequest(service_id=1063453, office_ids=(102522,), date_from=today,
+                                         date_to=today.fromordinal(today.toordinal() + 30),
+                                         contact=Contact("Bench", "Mark", "bench@example.org"),
+                                         person=f"bench-{name}-{run}")
+                started = time.perf_counter()
+                result = await run_booking(settings, sessions, request)
+                total = time.perf_counter() - started
+                if result.outcome.kind.value != "reserved":
+                    raise SystemExit(f"{name} run {run}: {result.outcome.kind.value}: {result.outcome.reason}")
+                size = result.trace_path.stat().st_size / 1024 if result.trace_path else 0.0
+                rows[name].append({**result.step_seconds, "total": total, "trace KiB": size})
+    table = Table(title=f"Cold booking, ALTCHA cost {cost}: tracing variants, median of {runs} interleaved runs")
+    table.add_column("variant")
+    for column in ("service (captcha) s", "flow s", "total s", "trace KiB"):
+        table.add_column(column, justify="right")
+    for name, values in rows.items():
+        table.add_row(name, f"{statistics.median(r['service'] for r in values):.2f}",
+                      f"{statistics.median(sum(r[s] for s in STEPS) for r in values):.2f}",
+                      f"{statistics.median(r['total'] for r in values):.2f}",
+                      f"{statistics.median(r['trace KiB'] for r in values):.0f}")
+    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/watcher_figures.py --part requests   # in-page poll vs full UI walk
     .venv/bin/python bench/watcher_figures.py --part latency    # release→notify / release→reserved, default budget
-    .venv/bin/python bench/watcher_figures.py --part memory     # agent + Chromium with 1, 10, 100 watches
+    (memory by watches and queries: bench/agent_figures.py)
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from agent.config import Settings  # noqa: E402
 from agent.db import open_database  # noqa: E402
 from agent.notifier import MemoryNotifier  # noqa: E402
 from agent.pool import BrowserPool  # noqa: E402
-from agent.poller import PollStream, StreamKey  # noqa: E402
+from agent.poll_page import PollPage  # noqa: E402
+from agent.poller import QueryPoller  # noqa: E402
+from agent.service import AgentService  # noqa: E402
+from agent.site_page import StreamKey  # noqa: E402
 from agent.runner import selector_book  # noqa: E402
-from agent.watcher import Watcher  # noqa: E402
-from agent.watches import add_watch  # noqa: E402
-from bench.memory import chromium_rss_mib, own_rss_mib  # noqa: E402
 from flows.booking import BookingFlow, NullObserver, Target  # noqa: E402
 from flows.pages import ServiceStep  # noqa: E402
 from flows.request import Contact  # noqa: E402
@@ -75,21 +75,23 @@ async def part_requests(runs: int) -> None:
         budget = RateBudget(BudgetConfig(requests=1000, window_s=1, site_limit=10_000, site_window_s=1))
         async with async_playwright() as pw:
             pool = BrowserPool(pw, settings)
-            stream = PollStream(StreamKey(1063453, 1, (102522,)), settings, pool, budget, selector_book(settings))
-            await stream.ensure_warm()
+            key = StreamKey(1063453, 1, (102522,))
+            page = PollPage(settings, pool, budget, selector_book(settings))
+            await page.ensure_ready([key])
+            poller = QueryPoller(key, day_reads=0)  # the overview alone: one request per check
             before_req, before_cpu = len(site.requests.all()), cpu_seconds()
             for _ in range(runs):
-                await stream.poll()
+                await poller.poll(page, [key])
             poll_req = (len(site.requests.all()) - before_req) / runs
             poll_cpu = (cpu_seconds() - before_cpu) / runs
-            await stream.retire()
+            await page.retire()
             walk_req, walk_cpu = [], []
             for _ in range(min(runs, 5)):
                 pooled = await pool.new_context()
                 page = await pooled.context.new_page()
                 flow = BookingFlow(page, selector_book(settings), Target(settings.booking_url, settings.api_url), NullObserver())
                 n, c = len(site.requests.all()), cpu_seconds()
-                await flow.prepare(stream.template())
+                await flow.prepare(key.template())
                 await ServiceStep(page, flow.locate, flow.capture).proceed()
                 walk_req.append(len(site.requests.all()) - n)
                 walk_cpu.append(cpu_seconds() - c)
@@ -109,20 +111,15 @@ async def part_latency(releases: int, mode: str) -> list[float]:
         sessions = open_database(settings.database_url)
         today = site.clock.now_berlin().date()
         notifier = MemoryNotifier()
-        watcher = Watcher(settings, sessions, notifier)
         latencies: list[float] = []
-        async with async_playwright() as pw:
+        async with AgentService(settings, notifier, sessions=sessions) as agent:
+            watcher = agent.watcher
             for n in range(releases):
-                add_watch(sessions, Contact("Bench", f"P{n}", f"bench{n}@example.org"), 1063453, [102522], today,
-                          today + timedelta(days=60), mode=mode)
-                if n == 0:
-                    await watcher.start(pw)
-                    await asyncio.sleep(20)  # let the stream warm up
-                else:
-                    watcher.refresh_streams()
-                # Each release meets a watching agent: its page warm again after the last booking.
-                while not all(st.stream.flow is not None and st.status == "watching"
-                              for st in watcher.streams.values()):
+                await agent.add_watch(Contact("Bench", f"P{n}", f"bench{n}@example.org"), 1063453, [102522], today,
+                                      today + timedelta(days=60), mode=mode)
+                # Each release meets a watching agent (and, for auto-book, its warm page ready again).
+                while not (all(st.poller.polls >= 1 and st.status == "watching" for st in watcher.queries.values())
+                           and (mode == "notify" or watcher.warm.pages)):
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(random.uniform(0, 20))
                 slot = int(datetime.combine(today + timedelta(days=5 + n), dtime(9, 0), BERLIN).timestamp())
@@ -140,43 +137,17 @@ async def part_latency(releases: int, mode: str) -> list[float]:
                         latencies.append(reserve[-1].time - released)
                         break
                 print(f"  release {n + 1}: {latencies[-1]:.1f} s", flush=True)
-            await watcher.stop()
     return latencies
-
-
-async def part_memory() -> None:
-    for count in (1, 10, 100):
-        site = Replica(ReplicaSettings(rate_limit=100_000))
-        with ReplicaServer(site) as server, tempfile.TemporaryDirectory() as tmp:
-            settings = settings_for(server, tmp, budget_requests=500, budget_window_s=1.0, site_limit=10_000,
-                                    site_window_s=1.0)
-            sessions = open_database(settings.database_url)
-            today = site.clock.now_berlin().date()
-            for n in range(count):
-                add_watch(sessions, Contact("Mem", f"P{n}", f"mem{n}@example.org"), 1063453,
-                          [OFFICES[n % len(OFFICES)]], today, today + timedelta(days=60), mode="notify")
-            watcher = Watcher(settings, sessions, MemoryNotifier())
-            async with async_playwright() as pw:
-                await watcher.start(pw)
-                while not all(s.stream.polls >= 2 for s in watcher.streams.values()):
-                    await asyncio.sleep(0.2)
-                chromium, own = chromium_rss_mib(), own_rss_mib()
-                streams = len(watcher.streams)
-                await watcher.stop()
-        print(f"{count:4d} watches → {streams} poll streams: Chromium {chromium:.0f} MiB (PSS), agent {own:.0f} MiB "
-              f"(RSS), total {chromium + own:.0f} MiB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--part", choices=["requests", "latency", "memory", "all"], default="all")
+    parser.add_argument("--part", choices=["requests", "latency", "all"], default="all")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--releases", type=int, default=5)
     options = parser.parse_args()
     if options.part in ("requests", "all"):
         asyncio.run(part_requests(options.runs))
-    if options.part in ("memory", "all"):
-        asyncio.run(part_memory())
     if options.part in ("latency", "all"):
         for mode, label in (("notify", "release → notify"), ("auto", "release → reserved")):
             values = asyncio.run(part_latency(options.releases, mode))

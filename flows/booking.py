@@ -392,6 +392,8 @@ class _Step:
             diff = print_diff(known, self.print, self.flow._describe)
             if diff:
                 raise SiteChanged(diff)
-            store.save(self.flow.target.site, self.name, merge(known, self.print))
+            merged = merge(known, self.print)
+            if merged.to_json() != known.to_json():  # a write (and its fsync) only when something was learned
+                store.save(self.flow.target.site, self.name, merged)
         else:
             store.save(self.flow.target.site, self.name, self.print)

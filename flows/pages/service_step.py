@@ -29,10 +29,23 @@ class ServiceStep(StepPage):
                                             count=target)
             await button.click()
 
-    async def proceed(self) -> list[ApiAnswer]:
-        """ "Weiter": the calendar for all selectable offices (and a follow-up for the first bookable day)."""
+    async def proceed(self, follow_up_timeout: float = 5.0) -> list[ApiAnswer]:
+        """ "Weiter": the calendar for all selectable offices, and — when the site answered with a day
+        outside the window the page asked for (a miss, or the lead time) — the page's follow-up for that day.
+
+        The follow-up is waited for by what it asks (not by a quiet period): it is on the hot path."""
         since = self.capture.mark()
         await (await self.locate.find("next")).click()
         first = self.check(await self.capture.next("available-calendar/", since))
-        await self.capture.settle()
-        return [self.check(a) for a in self.capture.answers[since:] if a.endpoint == "available-calendar/"] or [first]
+        body = first.body if isinstance(first.body, dict) else {}
+        shown, asked_from, asked_to = body.get("slotsStartDate"), first.query("slotsStartDate"), first.query("slotsEndDate")
+        outside = shown and shown == body.get("slotsEndDate") and asked_from and asked_to and \
+            not (asked_from <= shown <= asked_to)
+        if not outside:
+            return [first]
+        try:
+            follow = await self.capture.next("available-calendar/", since, timeout=follow_up_timeout,
+                                             where=lambda a: a is not first and a.query("slotsStartDate") == shown)
+        except TimeoutError:
+            return [first]  # this page does not ask again: the first answer already carries the day
+        return [first, self.check(follow)]
