@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from loguru import logger
-from playwright.async_api import Browser, BrowserContext, Playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright
 
 from .browser import launch_chromium, new_site_context
 from .config import Settings
@@ -27,6 +27,15 @@ class PooledContext:
     uses: int = 0
     failed: bool = False
     closed: bool = False
+
+
+CLOSE_TIMEOUT_S = 10.0
+OPEN_TIMEOUT_S = 15.0
+
+
+async def new_page(pooled: PooledContext) -> Page:
+    """A page in a pooled context, bounded like every open/close of the pool."""
+    return await asyncio.wait_for(pooled.context.new_page(), OPEN_TIMEOUT_S)
 
 
 class BrowserPool:
@@ -56,7 +65,8 @@ class BrowserPool:
 
     async def new_context(self) -> PooledContext:
         browser = await self._ensure_browser()
-        context = await new_site_context(browser)
+        # bounded: opening on a browser that dies at that moment can wait forever (seen with Chromium killed)
+        context = await asyncio.wait_for(new_site_context(browser), OPEN_TIMEOUT_S)
         context.set_default_timeout(self.settings.step_timeout_s * 1000)
         self.open_contexts += 1
         return PooledContext(context)
@@ -72,14 +82,15 @@ class BrowserPool:
         self.retired += 1
         self.open_contexts -= 1
         try:
-            await pooled.context.close()
+            # bounded: closing a context of a browser that was just killed can wait forever
+            await asyncio.wait_for(pooled.context.close(), CLOSE_TIMEOUT_S)
         except Exception:  # noqa: BLE001 - the browser may already be gone
             pass
 
     async def close(self) -> None:
         if self.browser is not None:
             try:
-                await self.browser.close()
+                await asyncio.wait_for(self.browser.close(), CLOSE_TIMEOUT_S)
             except Exception:  # noqa: BLE001
                 pass
             self.browser = None

@@ -9,6 +9,7 @@ when its captcha token runs out, and says when it should be retired.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,7 +25,7 @@ from flows.request import BookingRequest, Contact
 from .budget import RateBudget
 from .config import Settings
 from .gate import PageGate
-from .pool import BrowserPool, PooledContext
+from .pool import BrowserPool, PooledContext, new_page
 from .states import Trouble
 
 NOBODY = Contact("-", "-", "poll@invalid.example")
@@ -79,13 +80,15 @@ class SitePage:
         async with pool.warming:
             pooled = await pool.new_context()
             try:
-                page = await pooled.context.new_page()
+                page = await new_page(pooled)
                 gate = PageGate(budget, settings.api_url, kind)
                 await gate.attach(page)
                 flow = BookingFlow(page, book, Target(settings.booking_url, settings.api_url), NullObserver(),
                                    control_timeout=settings.control_timeout_s,
                                    api_timeout=settings.step_timeout_s + settings.budget_window_s)
-                catalogue = await flow.prepare(key.template())
+                # bounded as a whole: a browser that dies mid-way must not hold the pool's lock forever
+                limit = 4 * (settings.step_timeout_s + settings.budget_window_s)
+                catalogue = await asyncio.wait_for(flow.prepare(key.template()), limit)
             except FlowStop as stop:
                 await pool.retire(pooled)
                 raise SiteTrouble(_trouble_of(stop), stop.outcome.reason) from stop

@@ -1,7 +1,7 @@
 """Figures for "one agent, flat cost": memory, token upkeep and poll period by watches and queries.
 
     .venv/bin/python bench/agent_figures.py --part memory              # 1/10/100 watches × 1/10 queries, cap 2 and 0
-    .venv/bin/python bench/agent_figures.py --part upkeep --minutes 6  # token upkeep and poll period, 1 and 10 queries
+    .venv/bin/python bench/agent_figures.py --part upkeep --minutes 9  # token upkeep and poll period, 1 and 10 queries
     .venv/bin/python bench/agent_figures.py --part flags               # Chromium memory switches, poll page + 2 warm pages
 
 Memory: Chromium's PSS (all its processes, shared pages split) plus the agent's RSS, once every query
@@ -113,10 +113,12 @@ async def part_upkeep(queries: int, minutes: float) -> None:
         sessions = open_database(settings.database_url)
         add_watches(sessions, site, queries, queries, "notify")
         async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
+            while agent.watcher.poll_page.renewals < 1:  # steady state: after the first preparation
+                await asyncio.sleep(0.2)
             started = time.time()
             await asyncio.sleep(minutes * 60)
             watcher = agent.watcher
-            renewals = watcher.poll_page.renewals
+            renewals = watcher.poll_page.renewals - 1
     log = [r for r in site.requests.all() if r.time >= started]
     span_min = minutes
     captcha = [r for r in log if r.path.endswith(CAPTCHA_PATHS)]
@@ -142,14 +144,15 @@ async def part_upkeep(queries: int, minutes: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--part", choices=["memory", "flags", "upkeep"], default="memory")
-    parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--minutes", type=float, default=9.0)
+    parser.add_argument("--queries", type=int, action="append", help="for --part upkeep: 1 and 10 by default")
     options = parser.parse_args()
     if options.part == "memory":
         asyncio.run(part_memory())
     elif options.part == "flags":
         asyncio.run(part_flags())
     else:
-        for queries in (1, 10):
+        for queries in options.queries or (1, 10):
             asyncio.run(part_upkeep(queries, options.minutes))
 
 
