@@ -24,7 +24,7 @@ def open_database(url: str) -> sessionmaker[Session]:
     """Create or migrate the database at ``url``; the file is readable by its owner only."""
     path = _sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new data directory is private
         path.touch(mode=0o600, exist_ok=True)
         os.chmod(path, 0o600)
     config = Config()
