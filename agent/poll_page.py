@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 from flows.captcha import captcha_required
 from flows.locators import SelectorBook
 from flows.site_errors import SiteMeaning, describe, meaning
-from flows.timezone import BERLIN
+from flows.timezone import berlin_day
 
 from .budget import POLL, RateBudget
 from .config import Settings
@@ -80,7 +80,7 @@ class PollPage:
         """The page's own query (start today, end as the page computes it, offices ascending, the token).
         The slots window is the caller's choice (see ``agent/poller.py``)."""
         assert self.current is not None
-        today = berlin_today(self.site_now())
+        today = berlin_day(self.site_now())
         end = page_end_date(today)
         offices = key.office_ids or tuple(self._offices_of(key.service_id))
         params = {
@@ -143,10 +143,6 @@ class PollPage:
         trouble = {SiteMeaning.RATE_LIMITED: Trouble.RATE_LIMITED, SiteMeaning.MAINTENANCE: Trouble.MAINTENANCE,
                    SiteMeaning.BLOCKED: Trouble.BLOCKED}.get(what, Trouble.SITE_ERROR)
         raise SiteTrouble(trouble, describe(status, body))
-
-
-def berlin_today(unix: float) -> date:
-    return datetime.fromtimestamp(unix, BERLIN).date()
 
 
 def page_end_date(today: date) -> date:

@@ -18,7 +18,7 @@ from datetime import date
 
 from flows.pages.appointment_step import CalendarView
 
-from .poll_page import PollPage, page_end_date  # noqa: F401 - page_end_date is part of the poll's contract
+from .poll_page import PollPage
 from .site_page import StreamKey
 
 DayFilter = Callable[[date, set[int]], bool]
@@ -66,7 +66,7 @@ class QueryPoller:
         if body is None:
             self.day_cache.clear()
             return result
-        view = CalendarView.of(_Answer(body))
+        view = CalendarView.of_body(body)
         result.days = {date.fromisoformat(d): offices for d, offices in view.offices_by_day.items()}
         if view.slot_day:
             self._remember(result, date.fromisoformat(view.slot_day), view.slots)
@@ -80,7 +80,7 @@ class QueryPoller:
             self.requests += 1
             if day_body is None:
                 continue
-            day_view = CalendarView.of(_Answer(day_body))
+            day_view = CalendarView.of_body(day_body)
             if day_view.slot_day == day.isoformat():
                 self._remember(result, day, day_view.slots)
         result.site_time = page.site_now()
@@ -109,10 +109,3 @@ class QueryPoller:
         if set(seen_offices) != offices:
             return (0, read_at, day)
         return (2, read_at, day)
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """An in-page poll's body in the shape the flow's calendar reader takes."""
-
-    body: object

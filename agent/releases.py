@@ -19,15 +19,11 @@ from .site_page import StreamKey
 Slot = tuple[int, int]
 
 
-def query_id(key: StreamKey) -> str:
-    return f"{key.service_id}:{key.count}:{','.join(map(str, key.office_ids))}"
-
-
 def load_seen(sessions: sessionmaker[Session], key: StreamKey) -> set[Slot] | None:
     """The slots the query saw in its last successful poll; None if it was never polled (then its first
     poll is a baseline: what is visible then was released at an unknown time, and is no observation)."""
     with sessions() as session:
-        row = session.get(QueryState, query_id(key))
+        row = session.get(QueryState, key.id)
         return {(int(o), int(t)) for o, t in row.seen} if row is not None else None
 
 
@@ -35,9 +31,9 @@ def record_poll(sessions: sessionmaker[Session], key: StreamKey, seen: set[Slot]
                 site_time: float) -> None:
     """One transaction: the slots now visible, the releases (new) and the slots gone since."""
     with sessions.begin() as session:
-        row = session.get(QueryState, query_id(key))
+        row = session.get(QueryState, key.id)
         if row is None:
-            session.add(QueryState(query=query_id(key), seen=sorted(seen), polled_at=time.time()))
+            session.add(QueryState(query=key.id, seen=sorted(seen), polled_at=time.time()))
         else:
             row.seen, row.polled_at = sorted(seen), time.time()
         for office_id, slot in new:

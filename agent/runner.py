@@ -16,7 +16,7 @@ from playwright.async_api import async_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from flows.booking import BookingFlow, BookingObserver, NullObserver, Target
+from flows.booking import BookingFlow, BookingObserver, Target
 from flows.locators import SelectorBook, load_selector_book
 from flows.outcomes import Outcome, OutcomeKind
 from flows.request import BookingRequest
@@ -27,7 +27,7 @@ from .attempts import AttemptRecorder, SqlPatternStore
 from .budget import BOOKING, BudgetConfig, RateBudget
 from .gate import PageGate
 from .pool import BrowserPool
-from .site_page import SitePage
+from .site_page import SitePage, flow_on
 from .browser import launch_chromium, new_site_context
 from .config import Settings
 from .models import OrphanReservation
@@ -108,7 +108,7 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
     return await _finish(settings, recorder, outcome, trace_path, budget)
 
 
-def _flow_for(settings: Settings, sessions: sessionmaker[Session], flow: BookingFlow, observer: BookingObserver,
+def _set_up_for_attempt(settings: Settings, sessions: sessionmaker[Session], flow: BookingFlow, observer: BookingObserver,
               first_day_hint: date | None) -> BookingFlow:
     flow.observer = observer
     flow.patterns = SqlPatternStore(sessions)
@@ -128,10 +128,8 @@ async def _walk_cold(settings: Settings, sessions: sessionmaker[Session], contex
     page = await context.new_page()
     if budget is not None:
         await PageGate(budget, settings.api_url, BOOKING).attach(page)
-    flow = BookingFlow(page, selector_book(settings), Target(settings.booking_url, settings.api_url),
-                       NullObserver(), control_timeout=settings.control_timeout_s,
-                       api_timeout=settings.step_timeout_s + settings.budget_window_s)
-    _flow_for(settings, sessions, flow, _Fanout(recorder, progress), first_day_hint)
+    flow = _set_up_for_attempt(settings, sessions, flow_on(page, settings, selector_book(settings)),
+                     _Fanout(recorder, progress), first_day_hint)
     try:
         outcome = await flow.run(request)
     except Exception as exc:  # noqa: BLE001 - every attempt ends in a named outcome
@@ -172,7 +170,7 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
     recorder.update(slot_first_seen=first_seen, warm=True)
     prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
     context = warm.pooled.context
-    flow = _flow_for(settings, sessions, warm.flow, _Fanout(recorder, progress), first_day_hint)
+    flow = _set_up_for_attempt(settings, sessions, warm.flow, _Fanout(recorder, progress), first_day_hint)
     warm.gate.kind = BOOKING
     trace_path: Path | None = None
     try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from flows.site_errors import SiteMeaning, describe, meaning
+from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 
 from .budget import CHECK, CircuitOpen, RateBudget
 
@@ -70,8 +70,7 @@ class SiteApi:
         except ValueError:
             body = None
         if self.budget is not None:
-            codes = [e.get("errorCode") for e in body.get("errors", [])] if isinstance(body, dict) else []
-            self.budget.observe(answer.status_code, answer.headers, codes)
+            self.budget.observe(answer.status_code, answer.headers, error_codes(body))
         return answer.status_code, body
 
     async def catalogue(self) -> SiteCatalogue:

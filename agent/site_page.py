@@ -39,6 +39,14 @@ class SiteTrouble(Exception):
         self.kind = kind
 
 
+def flow_on(page: Page, settings: Settings, book: SelectorBook) -> BookingFlow:
+    """The booking flow for a page of the configured site. An answer may wait in the rate budget for a
+    whole window on top of the step's own timeout."""
+    return BookingFlow(page, book, Target(settings.booking_url, settings.api_url), NullObserver(),
+                       control_timeout=settings.control_timeout_s,
+                       api_timeout=settings.step_timeout_s + settings.budget_window_s)
+
+
 @dataclass(frozen=True)
 class StreamKey:
     """One distinct query: what a poll asks for (any number of watches share it)."""
@@ -46,6 +54,11 @@ class StreamKey:
     service_id: int
     count: int
     office_ids: tuple[int, ...]
+
+    @property
+    def id(self) -> str:
+        """A stable text key (scheduler jobs, the query's saved state)."""
+        return f"{self.service_id}:{self.count}:{','.join(map(str, self.office_ids))}"
 
     def label(self) -> str:
         offices = ",".join(map(str, self.office_ids)) or "all offices"
@@ -83,9 +96,7 @@ class SitePage:
                 page = await new_page(pooled)
                 gate = PageGate(budget, settings.api_url, kind)
                 await gate.attach(page)
-                flow = BookingFlow(page, book, Target(settings.booking_url, settings.api_url), NullObserver(),
-                                   control_timeout=settings.control_timeout_s,
-                                   api_timeout=settings.step_timeout_s + settings.budget_window_s)
+                flow = flow_on(page, settings, book)
                 # bounded as a whole: a browser that dies mid-way must not hold the pool's lock forever
                 limit = 4 * (settings.step_timeout_s + settings.budget_window_s)
                 catalogue = await asyncio.wait_for(flow.prepare(key.template()), limit)

@@ -25,10 +25,11 @@ from loguru import logger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.booking import Target
 from flows.locators import SelectorBook
 from flows.outcomes import OutcomeKind
 from flows.request import BookingRequest
-from flows.timezone import BERLIN
+from flows.timezone import BERLIN, berlin_day
 
 from .attempts import BookingBlocked
 from .budget import CircuitOpen, RateBudget
@@ -97,8 +98,7 @@ class Watcher:
         """One query per distinct (service, count, offices) of the active watches; jobs follow."""
         wanted: dict[StreamKey, set[int]] = {}
         for watch, _ in active_watches(self.sessions):
-            wanted.setdefault(StreamKey(watch.service_id, watch.count, tuple(sorted(watch.office_ids))),
-                              set()).add(watch.id)
+            wanted.setdefault(StreamKey(*watch.query_key), set()).add(watch.id)
         for key in [k for k in self.queries if k not in wanted]:
             self.queries.pop(key)
             if self.scheduler.get_job(_job_id(key)):
@@ -205,8 +205,8 @@ class Watcher:
         self.stats.polls += 1
         state.status, state.detail, state.cost = StreamStatus.WATCHING, "", result.requests
         poller = state.poller
-        vanished = {slot for slot in poller.known if _day_of(slot) not in result.days}
-        refreshed = {slot for slot in poller.known if _day_of(slot) in result.read}
+        vanished = {slot for slot in poller.known if berlin_day(slot[1]) not in result.days}
+        refreshed = {slot for slot in poller.known if berlin_day(slot[1]) in result.read}
         new = result.slots - poller.known
         gone = vanished | (refreshed - result.slots)
         poller.known = (poller.known - gone) | result.slots
@@ -222,7 +222,7 @@ class Watcher:
         requests = [to_request(w, p) for w, p in active_watches(self.sessions) if w.id in state.watch_ids]
 
         def wanted(day: date, offices: set[int]) -> bool:
-            return any(r.wants_day(day) and any(r.wants_office(o) for o in offices) for r in requests)
+            return any(r.could_match(day, offices) for r in requests)
 
         return wanted
 
@@ -248,8 +248,7 @@ class Watcher:
                 return
 
     def poll_page_link(self, service_id: int) -> str:
-        base = self.settings.booking_url.split("#", 1)[0]
-        return f"{base}#/services/{service_id}"
+        return Target(self.settings.booking_url, self.settings.api_url).deep_link(service_id)
 
     async def _book(self, state: QueryState, watch: Watch, person: Person, request: BookingRequest,
                     first_seen: float | None, first_day: date) -> None:
@@ -369,21 +368,16 @@ class Watcher:
 
 
 def _job_id(key: StreamKey) -> str:
-    return f"poll:{key.service_id}:{key.count}:{','.join(map(str, key.office_ids))}"
+    return f"poll:{key.id}"
 
 
 def _first_unchecked_day(request: BookingRequest, earliest_match: int, result: PollResult) -> date:
     """Where the booking's calendar walk may start: the earliest matching slot's day, or an earlier day
     this watch could want whose times the poll did not read now (a slot may have appeared there)."""
-    day = datetime.fromtimestamp(earliest_match, BERLIN).date()
+    day = berlin_day(earliest_match)
     unread = [d for d, offices in result.days.items()
-              if d < day and d not in result.read and request.wants_day(d)
-              and any(request.wants_office(o) for o in offices)]
+              if d < day and d not in result.read and request.could_match(d, offices)]
     return min(unread, default=day)
-
-
-def _day_of(slot: Slot) -> date:
-    return datetime.fromtimestamp(slot[1], BERLIN).date()
 
 
 def watch_count(sessions: sessionmaker[Session]) -> int:

@@ -18,7 +18,6 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 
@@ -86,7 +85,6 @@ async def measure(runs: int, profile: bool, trace: bool) -> list[dict]:
                 results.append(booking)
                 print(f"  run {n + 1}: {booking['outcome']}, warm={booking['warm']}, detection → reserved "
                       f"{booking['detectionToReserved'] or float('nan'):.2f} s, steps {booking['steps']}", flush=True)
-                time.sleep(0)
     return results
 
 

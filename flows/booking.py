@@ -67,17 +67,13 @@ class _DaySearch:
         self.last: str | None = None
 
     def days_to_read(self, view: CalendarView, shown: tuple[int, int] | None) -> list[str]:
-        """Days of the shown month that may hold a match, the day already shown first when it qualifies."""
+        """Days of the shown month (only its tiles can be clicked) that may hold a match, in date order."""
         wanted = []
         for day, offices in sorted(view.offices_by_day.items()):
             d = date.fromisoformat(day)
-            if day in self.read or not self.request.wants_day(d):
-                continue
-            if shown is not None and (d.year, d.month) != shown:
-                continue  # only the shown month's tiles can be clicked
-            if self.hint is not None and d < self.hint:
-                continue
-            if any(self.request.wants_office(o) for o in offices):
+            in_view = shown is None or (d.year, d.month) == shown
+            after_hint = self.hint is None or d >= self.hint
+            if day not in self.read and in_view and after_hint and self.request.could_match(d, offices):
                 wanted.append(day)
         return wanted
 
@@ -213,9 +209,6 @@ class BookingFlow:
                 handler = await detect_captcha(self.locate, self.capture, request.service_id, since=opened,
                                                widget_timeout=self.control_timeout)
             except CaptchaMissing as missing:
-                details = self.capture.latest("captcha-details/")
-                if details is not None:
-                    ServiceStep(self.page, self.locate, self.capture).check(details)  # rate limit, maintenance…
                 raise FlowStop(Outcome(OutcomeKind.SITE_CHANGED, f"{missing}; nothing was booked",
                                        diff=[f"service: {missing}"])) from missing
             result = await handler.solve()

@@ -20,6 +20,7 @@ import jwt
 
 from .locators import Resolver
 from .network import ApiCapture
+from .pages.base import site_stop
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ async def detect_captcha(locate: Resolver, capture: ApiCapture, service_id: int,
     except TimeoutError as exc:
         raise TimeoutError(f"the site requires a captcha for service {service_id}, but the page got no "
                            f"captcha-details/ answer within {capture.timeout:.0f} s") from exc
+    stop = site_stop(details)
+    if stop is not None:
+        raise stop  # rate limit, maintenance, failure: the site's trouble, said as such
     body = details.body if isinstance(details.body, dict) else None
     if details.status >= 400 or body is None:
         raise CaptchaMissing(f"the site's captcha-details/ answered HTTP {details.status}"

@@ -58,6 +58,10 @@ class BookingRequest:
     def wants_office(self, office_id: int) -> bool:
         return not self.office_ids or office_id in self.office_ids
 
+    def could_match(self, day: date, offices: set[int]) -> bool:
+        """Whether a calendar day offered by ``offices`` may hold a wanted slot (its times decide)."""
+        return self.wants_day(day) and any(self.wants_office(o) for o in offices)
+
     def accepts(self, office_id: int, unix_seconds: int) -> bool:
         """Whether a slot (office, start time) is one the person wants."""
         if self.office_ids and office_id not in self.office_ids:

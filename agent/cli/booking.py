@@ -143,18 +143,24 @@ def _with_page(coro_factory):
     return asyncio.run(run())
 
 
-@app.command()
-def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
-    """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
-    from flows.follow_up import activate as activate_flow
+def _refuse_bad_link(link: str) -> None:
+    """A link that is not one of the site's activation or manage links ends here, before any browser."""
     from flows.links import BadLink, parse_link
-
-    from ..runner import selector_book
 
     try:
         parse_link(link)
     except BadLink as exc:
         fail(str(exc))
+
+
+@app.command()
+def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
+    """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
+    from flows.follow_up import activate as activate_flow
+
+    from ..runner import selector_book
+
+    _refuse_bad_link(link)
     outcome = _with_page(lambda page, s: activate_flow(page, selector_book(s), s.api_url, link))
     _mark_process(link, "confirmed" if outcome.kind.value == "confirmed" else None)
     colour = "green" if outcome.kind.succeeded else "red"
@@ -166,14 +172,11 @@ def activate(link: str = typer.Argument(..., help="the activation link from the 
 def cancel(link: str = typer.Argument(..., help="the manage (or activation) link of the appointment")) -> None:
     """Cancel an appointment through the site's manage page."""
     from flows.follow_up import cancel as cancel_flow
-    from flows.links import BadLink, manage_link, parse_link
+    from flows.links import manage_link
 
     from ..runner import selector_book
 
-    try:
-        parse_link(link)
-    except BadLink as exc:
-        fail(str(exc))
+    _refuse_bad_link(link)
     result = _with_page(lambda page, s: cancel_flow(page, selector_book(s), s.api_url, manage_link(link)))
     if result.cancelled:
         _mark_process(link, "cancelled")

@@ -24,13 +24,8 @@ MONTHS_DE = ("januar", "februar", "märz", "april", "mai", "juni", "juli", "augu
              "november", "dezember")
 
 
-def days_of(answer: ApiAnswer | None) -> list[str]:
-    body = answer.body if answer and isinstance(answer.body, dict) else {}
-    return [d["date"] for d in body.get("availableDays", []) if isinstance(d, dict) and "date" in d]
-
-
-def slots_of(answer: ApiAnswer | None, day: str) -> dict[int, list[int]]:
-    body = answer.body if answer and isinstance(answer.body, dict) else {}
+def slots_of(body: dict, day: str) -> dict[int, list[int]]:
+    """officeId → free times of ``day`` in a calendar body (empty unless the body carries that day's times)."""
     for entry in body.get("availableDays", []):
         if entry.get("date") == day:
             return {int(o["officeId"]): sorted(int(t) for t in o.get("appointments", []))
@@ -58,7 +53,12 @@ class CalendarView:
 
     @classmethod
     def of(cls, answer: ApiAnswer | None) -> CalendarView:
-        body = answer.body if answer and isinstance(answer.body, dict) else {}
+        return cls.of_body(answer.body if answer else None)
+
+    @classmethod
+    def of_body(cls, body: object) -> CalendarView:
+        """From a parsed ``available-calendar/`` body (the poller reads its own requests' bodies)."""
+        body = body if isinstance(body, dict) else {}
         offices_by_day: dict[str, set[int]] = {}
         for entry in body.get("availableDays", []):
             if isinstance(entry, dict) and "date" in entry:
@@ -66,7 +66,7 @@ class CalendarView:
                 offices_by_day[entry["date"]] = {int(x) for x in ids.split(",") if x.strip().isdigit()}
         start, end = body.get("slotsStartDate"), body.get("slotsEndDate")
         slot_day = start if start and start == end else None
-        slots = slots_of(answer, slot_day) if slot_day else {}
+        slots = slots_of(body, slot_day) if slot_day else {}
         return cls(offices_by_day, slot_day if slots else None, slots, body.get("prevBookableDate"),
                    body.get("nextBookableDate"))
 
@@ -87,10 +87,6 @@ class AppointmentStep(StepPage):
 
     def view(self) -> CalendarView:
         return CalendarView.of(self.latest_calendar())
-
-    def available_days(self) -> list[str]:
-        """Days of the painted month(s) (from the page's last calendar answer)."""
-        return days_of(self.latest_calendar())
 
     async def shown_month(self) -> tuple[int, int] | None:
         """The month the calendar shows, read from its caption."""
