@@ -25,6 +25,7 @@ class StreamStatus(_Named):
     WATCHING = "watching"
     BOOKING = "booking"
     RATE_LIMITED = "rate_limited"  # the site's limit (or our circuit): paused, not "no slots"
+    QUIET = "quiet"  # a planned quiet gap so the site's request counter resets: paused, not "no slots"
     SITE_ERROR = "site_error"  # maintenance, failures, a blocked IP
     TOKEN = "token"  # the captcha token was refused; renewing
     HANDOFF = "handoff"  # the captcha refuses automated browsers: the person finishes

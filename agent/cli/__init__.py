@@ -10,11 +10,19 @@ service's commands, the runner, the flows) and prints the result.
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
+import json
+import sys
 
-from ..config import get_settings, default_data_dir
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from ..config import default_data_dir, get_settings, settings_problems
 from ..logs import setup_logging
+
+ID_MAX = 2**31 - 1  # the site's ids are 32-bit integers; anything larger is a typo
+COUNT_MAX = 10  # persons per appointment; the site's own maxQuantity (usually smaller) is checked later
 
 app = typer.Typer(help="Munich Termin Automator: watches the city's booking site and books for you.\n\n"
                   f"Data (database, traces): MTA_DATA_DIR, default {default_data_dir()}",
@@ -23,14 +31,48 @@ console = Console()
 err = Console(stderr=True)
 
 
+def wants_json(argv: list[str] | None = None) -> bool:
+    """``--json`` on the command line: every answer, refusals included, is one JSON object on stdout."""
+    return "--json" in (sys.argv if argv is None else argv)
+
+
 @app.callback()
 def _main() -> None:
-    setup_logging(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        fail(f"invalid settings: {settings_problems(exc)}")
+        return
+    setup_logging(settings.log_level)
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}")
+    if wants_json():
+        sys.stdout.write(json.dumps({"outcome": "refused", "reason": message}, ensure_ascii=False) + "\n")
+    else:
+        err.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(code)
+
+
+def main() -> None:
+    """The ``mta`` entry point: usage errors, too, end in one line (or one JSON object), never a traceback."""
+    try:
+        code = app(standalone_mode=False)  # returns the exit code of typer.Exit
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: a bad option, a value out of bounds
+        if wants_json() and hasattr(exc, "format_message"):
+            sys.stdout.write(json.dumps({"outcome": "refused", "reason": exc.format_message()}) + "\n")
+        elif hasattr(exc, "show"):
+            exc.show()
+        else:
+            err.print(f"error: {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt:
+        err.print("aborted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 from . import booking, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`
