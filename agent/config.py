@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     warm_token_margin_s: float = Field(90.0, ge=0, le=3600, description="a warm page is renewed this long before its token "
                                        "expires (a booking on it must finish within the token)")
     warm_pages: int = Field(2, ge=0, le=10, description="pages kept ready to book (0: every booking is cold)")
+    close_idle_browser: bool = Field(True, description="close Chromium while no page is open (between token "
+                                     "renewals without warm pages); relaunched when needed")
     warm_check_s: float = Field(20.0, gt=0, description="how often warm pages are checked and renewed")
     refresh_s: float = Field(30.0, gt=0, description="how often a running agent re-reads the watches")
     stop_grace_s: float = Field(60.0, ge=0, description="on SIGTERM, how long a booking in flight may finish")

@@ -87,6 +87,14 @@ class BrowserPool:
         except Exception:  # noqa: BLE001 - the browser may already be gone
             pass
 
+    async def close_if_idle(self) -> bool:
+        """Close Chromium while no context is open (it is relaunched for the next one, ~0.5 s): between
+        token renewals an agent without warm pages then holds no browser memory at all."""
+        if self.open_contexts or self.browser is None or not self.settings.close_idle_browser:
+            return False
+        await self.close()
+        return True
+
     async def close(self) -> None:
         if self.browser is not None:
             try:

@@ -83,6 +83,7 @@ class Watcher:
         self.budget, self.pool, self.book, self.scheduler = budget, pool, book, scheduler
         self.poll_page = PollPage(settings, pool, budget, book)
         self.warm = WarmPages(settings, pool, budget, book, site_now=self.poll_page.site_now)
+        self.poll_page.borrow = self.warm.lend_token
         self.queries: dict[StreamKey, QueryState] = {}
         self.stats = Stats()
         self.pattern: ReleasePattern = learn_from_db(sessions)
@@ -361,7 +362,7 @@ class Watcher:
                                        "it is settled with the site when the agent starts again")
             await asyncio.gather(*pending, return_exceptions=True)
         await self.warm.close()
-        await self.poll_page.retire()
+        await self.poll_page.close()
 
     def booking_in_flight(self) -> bool:
         return self._booking is not None
