@@ -29,3 +29,9 @@ def parse_link(link: str) -> tuple[int, str]:
 
 def manage_link(activation_link: str) -> str:
     return activation_link.replace("#/appointment/confirm/", "#/appointment/")
+
+
+def activation_link(booking_url: str, process_id: int, auth_key: str) -> str:
+    """The link the city e-mails: ``<page>#/appointment/confirm/<base64 of {"id","authKey"}>``."""
+    payload = json.dumps({"id": process_id, "authKey": auth_key}, separators=(",", ":")).encode()
+    return f"{booking_url.split('#', 1)[0]}#/appointment/confirm/{base64.b64encode(payload).decode()}"
