@@ -12,6 +12,7 @@ the wait at once with :class:`MailboxLost`, and the caller reconnects.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,9 @@ from pathlib import Path
 import aioimaplib
 
 STOP_WAIT = aioimaplib.STOP_WAIT_SERVER_PUSH
+# The library's debug and info lines carry whole messages (addresses, names, activation links with authKeys):
+# personal data never reaches a log, whatever logging a host program configures.
+logging.getLogger("aioimaplib").setLevel(logging.WARNING)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

@@ -56,7 +56,7 @@ def _judge_link(link: ActivationLink, sessions: sessionmaker[Session], person: s
         held = [a for a in session.scalars(query)
                 if a.auth_key and secrets.compare_digest(a.auth_key.encode(), link.auth_key.encode())]
     if not held:
-        return Verdict(Action.IGNORE, "not a reservation this agent holds")
+        return Verdict(Action.IGNORE, "not a reservation this agent holds", link=link)
     attempt = held[0]
     verdict = dict(link=link, attempt_id=attempt.id, person=attempt.person, deadline=attempt.activation_deadline)
     if attempt.process_status == "confirmed":

@@ -81,6 +81,7 @@ class MailboxWatcher:
         self.state = "stopped"  # connecting | watching | reconnecting | refused | stopped
         self.detail = ""
         self.stats = MailStats()
+        self.connection: Mailbox | None = None  # the open one, while watching
         self._decided: dict[str, set[str]] = {}  # UIDVALIDITY → UIDs with nothing (more) to do
         self._retry_at: dict[str, float] = {}  # UID → not before (its booking is finishing, or activation failed)
         self._failures: dict[int, int] = {}  # processId → failed activations
@@ -114,6 +115,12 @@ class MailboxWatcher:
         self._tasks = []
         self.state = "stopped"
 
+    @property
+    def idling(self) -> bool:
+        """An IDLE is running on the open connection (the server will push news)."""
+        client = self.connection.client if self.connection is not None else None
+        return client is not None and client.has_pending_idle()
+
     def status(self) -> dict:
         return {"state": self.state, "detail": self.detail, "connections": self.stats.connections,
                 "examined": self.stats.examined, "activated": len(self.stats.activated)}
@@ -128,6 +135,7 @@ class MailboxWatcher:
                 self.state = "connecting"
                 await mailbox.open()
                 self.stats.connections += 1
+                self.connection = mailbox
                 self.state, self.detail, pause = "watching", "", s.imap_reconnect_s
                 logger.info("mailbox: watching {} (IDLE: {})", s.imap_folder, "yes" if mailbox.idle_supported else "no")
                 while True:
@@ -142,6 +150,7 @@ class MailboxWatcher:
                 self.state, self.detail = "reconnecting", str(exc)
                 logger.warning("mailbox: {}; reconnecting in {:.1f} s", exc, pause)
             finally:
+                self.connection = None
                 await mailbox.close()
             try:
                 await asyncio.wait_for(self._stopping.wait(), pause)

@@ -89,8 +89,10 @@ protocol lmtp {{
 }}
 protocol imap {{
   imap_idle_notify_interval = 2 mins
-}}
+{capability}}}
 """
+# What a server without IDLE announces (Dovecot still has the command; a client must not use it unannounced).
+NO_IDLE = "  imap_capability = IMAP4rev1 SASL-IR LITERAL+ ENABLE UIDPLUS\n"
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Dovecot:
     root: Path
     user: str = "erika"
     password: str = "app-pw-Zq7!x9"
+    idle: bool = True
     imaps_port: int = field(default_factory=free_port)
     lmtp_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -124,7 +127,7 @@ class Dovecot:
         self.config = self.root / "dovecot.conf"
         self.config.write_text(CONFIG.format(root=self.root, cert=self.cert, key=self.key, uid=self.uid,
                                              gid=self.gid, imaps_port=self.imaps_port, lmtp_port=self.lmtp_port,
-                                             privileges=privileges))
+                                             privileges=privileges, capability="" if self.idle else NO_IDLE))
         (self.root / "passwd").chmod(0o644)  # read by Dovecot's auth process (its own unprivileged user)
 
     @classmethod
