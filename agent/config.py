@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     imap_idle_s: float = Field(600.0, gt=0, description="an IDLE is renewed after this long (RFC 9051: < 30 min); "
                                "also how often the folder is searched again")
     imap_poll_s: float = Field(60.0, gt=0, description="search interval on a server without IDLE")
-    imap_retry_s: float = Field(5.0, gt=0, description="look again this soon at an activation mail whose "
+    imap_retry_s: float = Field(2.0, gt=0, description="look again this soon at an activation mail whose "
                                 "booking is still finishing")
     imap_reconnect_s: float = Field(5.0, gt=0, description="first pause before reconnecting (doubles, capped)")
     imap_reconnect_max_s: float = 300.0
