@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +83,31 @@ class Settings(BaseSettings):
     control_timeout_s: float = Field(10.0, gt=0, le=600, description="seconds a control may take to appear before 'site changed'")
     max_slot_tries: int = Field(5, ge=1, le=100)
     max_day_reads: int = Field(12, ge=1, le=400, description="calendar days a booking may read (one request each)")
+
+    # Mailbox: the agent reads the city's activation e-mail over IMAP (docs/mailbox.md). Off without a host.
+    imap_host: str = Field("", description="IMAP server (implicit TLS); empty: the agent reads no mail")
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_user: str = ""
+    imap_password: SecretStr = Field(SecretStr(""), description="an app password; never logged or shown")
+    imap_folder: str = "INBOX"
+    imap_sender: str = Field("", description="accept activation mail only from this address (empty: any sender)")
+    imap_ca_file: Path | None = Field(None, description="trust this CA/certificate too (a self-hosted server)")
+    imap_timeout_s: float = Field(15.0, gt=0, description="one IMAP command's answer")
+    imap_idle_s: float = Field(600.0, gt=0, description="an IDLE is renewed after this long (RFC 9051: < 30 min); "
+                               "also how often the folder is searched again")
+    imap_poll_s: float = Field(60.0, gt=0, description="search interval on a server without IDLE")
+    imap_retry_s: float = Field(2.0, gt=0, description="look again this soon at an activation mail whose "
+                                "booking is still finishing")
+    imap_reconnect_s: float = Field(5.0, gt=0, description="first pause before reconnecting (doubles, capped)")
+    imap_reconnect_max_s: float = 300.0
+    imap_lookback_days: int = Field(2, ge=1, description="unseen mail this recent is searched")
+    activation_remind_before_s: float = Field(900.0, ge=0, description="tell the person once when an activation "
+                                              "deadline is this close and no mail has come")
+    activation_check_s: float = Field(30.0, gt=0, description="how often activation deadlines are checked")
+
+    @property
+    def mailbox_enabled(self) -> bool:
+        return bool(self.imap_host)
 
     @model_validator(mode="after")
     def _budget_is_polite(self) -> Settings:

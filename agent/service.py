@@ -30,6 +30,7 @@ from flows.timezone import BERLIN
 from .budget import RateBudget
 from .config import Settings
 from .db import open_database
+from .mailbox_watcher import MailboxWatcher
 from .models import Watch
 from .notifier import ConsoleNotifier, Notifier
 from .pool import BrowserPool
@@ -75,6 +76,7 @@ class AgentService:
         self.pool: BrowserPool | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.watcher: Watcher | None = None
+        self.mailbox: MailboxWatcher | None = None  # reads the city's activation e-mail (MTA_IMAP_HOST set)
         self.settled: list[str] = []
 
     @property
@@ -102,6 +104,10 @@ class AgentService:
         for line in self.settled:
             logger.warning("settled {}", line)
         expire_past(sessions, date.today())
+        if self.settings.mailbox_enabled:  # wrong credentials end the start here, before anything runs
+            mailbox = MailboxWatcher(self.settings, sessions, self.notifier, self.budget)
+            await mailbox.check_login()
+            self.mailbox = mailbox
         self._playwright_cm = async_playwright()
         self.playwright = await self._playwright_cm.__aenter__()
         self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
@@ -110,6 +116,8 @@ class AgentService:
         self.watcher = Watcher(self.settings, sessions, self.notifier, self.budget, self.pool,
                                selector_book(self.settings), self.scheduler)
         await self.watcher.refresh()
+        if self.mailbox is not None:
+            self.mailbox.start(self.pool)
         if schedule:
             s = self.settings
             self.scheduler.add_job(self.watcher.refresh, "interval", seconds=s.refresh_s, id="refresh-watches")
@@ -119,9 +127,13 @@ class AgentService:
             self.scheduler.start()
 
     async def stop(self) -> None:
-        """Reverse order: the watcher (a booking in flight finishes), the scheduler, pages, pool, Playwright."""
+        """Reverse order: the watcher (a booking in flight finishes), the mailbox (an activation in flight is
+        dropped; its mail stays unseen for the next start), the scheduler, pages, pool, Playwright."""
         if self.watcher is not None:
             await self.watcher.stop(self.settings.stop_grace_s)
+        if self.mailbox is not None:
+            await self.mailbox.stop()
+            self.mailbox = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.pool is not None:
@@ -160,7 +172,8 @@ class AgentService:
         queries = self.watcher.status() if self.watcher is not None else []
         return {"running": self.running, "budget": self.budget.state(), "queries": queries,
                 "warmPages": len(self.watcher.warm.pages) if self.watcher else 0,
-                "openContexts": self.pool.open_contexts if self.pool else 0}
+                "openContexts": self.pool.open_contexts if self.pool else 0,
+                "mailbox": self.mailbox.status() if self.mailbox else None}
 
     async def _set_state(self, watch_id: int, state: str, reason: str | None, only_from: tuple[str, ...]) -> WatchView:
         with self.sessions.begin() as session:

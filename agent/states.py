@@ -61,6 +61,8 @@ class NoticeKind(_Named):
     SITE_ERROR = "site_error"
     FAILED = "failed"  # an attempt ended without a booking for a reason worth telling
     STOPPED = "stopped"  # the agent stopped while working for the person
+    ACTIVATED = "activated"  # the agent activated the reservation from the city's e-mail (with the .ics)
+    ACTIVATION_DUE = "activation_due"  # the activation deadline is near and no e-mail has come
 
     @property
     def is_trouble(self) -> bool:

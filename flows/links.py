@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -47,3 +48,9 @@ def parse_link(link: str, site_url: str | None = None) -> tuple[int, str]:
 
 def manage_link(activation_link: str) -> str:
     return activation_link.replace("#/appointment/confirm/", "#/appointment/")
+
+
+def activation_link(booking_url: str, process_id: int, auth_key: str) -> str:
+    """The link the city e-mails: ``<page>#/appointment/confirm/<base64 of {"id","authKey"}>``."""
+    payload = json.dumps({"id": process_id, "authKey": auth_key}, separators=(",", ":")).encode()
+    return f"{booking_url.split('#', 1)[0]}#/appointment/confirm/{base64.b64encode(payload).decode()}"

@@ -3,6 +3,7 @@
 - ``booking``: book, activate, cancel, attempts, trace
 - ``watching``: watch add/list/pause/resume/delete, run, patterns
 - ``tools``: replica, demo, doctor, version
+- ``mailbox``: mailbox check
 
 Every command parses and validates its input, then calls the agent (the
 service's commands, the runner, the flows) and prints the result.
@@ -75,4 +76,4 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from . import booking, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`
+from . import booking, mailbox, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`

@@ -156,13 +156,16 @@ def _refuse_bad_link(link: str) -> None:
 @app.command()
 def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
     """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
-    from flows.follow_up import activate as activate_flow
+    from flows.links import parse_link
 
-    from ..runner import selector_book
+    from ..activation import activate_link, record_activation
+    from ..db import open_database
+    from ..runner import budget_for
 
     _refuse_bad_link(link)
-    outcome = _with_page(lambda page, s: activate_flow(page, selector_book(s), s.api_url, link))
-    _mark_process(link, "confirmed" if outcome.kind.value == "confirmed" else None)
+    settings = get_settings()
+    outcome = asyncio.run(activate_link(settings, link, budget_for(settings)))  # the mailbox watcher's path too
+    record_activation(open_database(settings.database_url), parse_link(link)[0], outcome)
     colour = "green" if outcome.kind.succeeded else "red"
     console.print(f"[bold {colour}]{outcome.kind.value}[/]: {outcome.reason}")
     raise typer.Exit(0 if outcome.kind.succeeded else 1)
@@ -184,24 +187,14 @@ def cancel(link: str = typer.Argument(..., help="the manage (or activation) link
     raise typer.Exit(0 if result.cancelled else 1)
 
 
-def _mark_process(link: str, status: str | None) -> None:
+def _mark_process(link: str, status: str) -> None:
     """Record in the attempts what happened to the process behind a link."""
-    from sqlalchemy import select
-
     from flows.links import parse_link
 
+    from ..activation import mark_process
     from ..db import open_database
-    from ..models import Attempt
 
-    if status is None:
-        return
-    process_id, _ = parse_link(link)
-    sessions = open_database(get_settings().database_url)
-    with sessions.begin() as session:
-        for attempt in session.scalars(select(Attempt).where(Attempt.process_id == process_id)):
-            attempt.process_status = status
-            if status == "confirmed":
-                attempt.outcome = "confirmed"
+    mark_process(open_database(get_settings().database_url), parse_link(link)[0], status)
 
 
 @app.command()

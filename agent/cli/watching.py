@@ -137,7 +137,12 @@ def run(status_every: float = typer.Option(30.0, min=1.0, help="seconds between 
             console.print("stopping: " + ("letting the booking in flight finish …" if booking else "no booking in flight"))
         console.print("stopped")
 
-    asyncio.run(main())
+    from ..imap_mailbox import MailboxRefused
+
+    try:
+        asyncio.run(main())
+    except MailboxRefused as exc:  # wrong IMAP settings: a clear error at start, nothing was started
+        fail(f"mailbox: {exc}")
 
 
 @app.command()
