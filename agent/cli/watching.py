@@ -108,6 +108,22 @@ def watch_delete(watch_id: int = typer.Argument(..., min=1, max=ID_MAX, help="wa
     _watch_command("delete", watch_id)
 
 
+def budget_line(state: dict) -> str:
+    """The budget as a status line: Munich time, our window, the site's counter, a quiet gap or the circuit."""
+    from flows.timezone import BERLIN
+
+    def clock(unix: float) -> str:
+        return datetime.fromtimestamp(unix, BERLIN).strftime("%H:%M:%S")
+
+    line = (f"{datetime.now(BERLIN):%H:%M:%S} budget {state['inWindow']}/{state['limit']} in "
+            f"{state['windowSeconds']:g} s, the site's counter {state['siteCounter']}/{state['siteLimit']}")
+    if state["circuit"] == "open":
+        line += f"; rate limited until {clock(state['openUntil'])} ({state['reason']})"
+    elif state["quietUntil"]:
+        line += f"; quiet until {clock(state['quietUntil'])} ({state['quietReason']})"
+    return line
+
+
 @app.command()
 def run(status_every: float = typer.Option(30.0, min=1.0, help="seconds between status lines")) -> None:
     """Run the agent: watch, poll within the rate budget, book, record, notify. Stops cleanly on SIGTERM."""
@@ -131,6 +147,7 @@ def run(status_every: float = typer.Option(30.0, min=1.0, help="seconds between 
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=status_every)
                 except asyncio.TimeoutError:
+                    console.print(budget_line(agent.budget.state()))
                     for line in agent.status()["queries"]:
                         console.print(f"  {line['stream']}: {line['status']} {line['detail']} ({line['polls']} polls)")
             booking = agent.watcher.booking_in_flight()
