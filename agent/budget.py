@@ -139,9 +139,10 @@ class RateBudget:
         window = c.window_s + transit_slack(c.window_s)
         in_window = self._count(books, now, window)
         if kind == BOOKING:
+            if self._site_count(books, now) >= c.site_limit - 1:
+                return max(0.02, books.site_lapse - now)  # even a booking waits for the site's counter
             site_window = self._count(books, now, c.site_window_s + transit_slack(c.site_window_s))
-            if (in_window < c.requests + c.booking_burst and site_window < c.site_limit // 2
-                    and self._site_count(books, now) < c.site_limit - 1):
+            if in_window < c.requests + c.booking_burst and site_window < c.site_limit // 2:
                 return 0.0
         else:
             if self.bookings_waiting:

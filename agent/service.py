@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.request import Contact
 from flows.timezone import BERLIN
 
+from .artifacts import clean_stale
 from .budget import RateBudget
 from .config import Settings
 from .db import open_database
@@ -103,6 +104,7 @@ class AgentService:
             self.settled = await settle_unfinished(sessions, api)
         for line in self.settled:
             logger.warning("settled {}", line)
+        clean_stale(self.settings.recordings_dir)  # what a killed run left of its traces' parts
         expire_past(sessions, date.today())
         if self.settings.mailbox_enabled:  # wrong credentials end the start here, before anything runs
             mailbox = MailboxWatcher(self.settings, sessions, self.notifier, self.budget)

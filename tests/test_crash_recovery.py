@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -218,15 +220,15 @@ def test_an_unanswered_reserve_blocks_a_second_booking(site, tmp_path) -> None:
     assert len(live_for(replica)) == 1  # never two live processes for the person
 
 
-def test_playwright_work_files_stay_private_and_a_crash_leaves_none(site, tmp_path) -> None:
+def test_playwright_work_files_stay_private_and_a_crash_leaves_none(site, tmp_path, request) -> None:
     """Trace parts hold the form's entries: they live in the recordings (0700), not the system temp folder,
     and what a killed process left is removed by the next start."""
     server, replica = site
     replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9)])
     hang = FaultRule(kind="timeout", path="preconfirm-appointment", count=1)
     replica.faults.add(hang)
-    system_tmp = tmp_path / "system-tmp"
-    system_tmp.mkdir()
+    system_tmp = Path(tempfile.mkdtemp(prefix="mta-tmp-"))  # short: Chromium's socket path has a length limit
+    request.addfinalizer(lambda: shutil.rmtree(system_tmp, ignore_errors=True))
     process = start_mta(server, tmp_path, *BOOK, env={"TMPDIR": str(system_tmp)})
     kill_when(process, tmp_path, lambda a: hang.count == 0 and a.phase == "reserved", replica)
     work = tmp_path / "recordings" / ".playwright"

@@ -46,6 +46,7 @@ def book(
     from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
     from flows.timezone import BERLIN
 
+    from ..artifacts import clean_stale
     from ..attempts import BookingBlocked
     from ..db import open_database
     from ..progress import ConsoleProgress
@@ -83,6 +84,7 @@ def book(
             sessions = open_database(settings.database_url)
             for line in await settle_unfinished(sessions, api):
                 err.print(f"[yellow]settled[/] {line}")
+            clean_stale(settings.recordings_dir)  # what a killed run left of its traces' parts
         progress = None if as_json else ConsoleProgress(console)
         if not as_json:
             console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
