@@ -22,6 +22,7 @@ from flows.timezone import berlin_day
 
 from .budget import POLL, RateBudget
 from .config import Settings
+from .metrics import NULL_METRICS, Metrics
 from .pool import BrowserPool
 from .site_page import SitePage, SiteTrouble, StreamKey
 from .states import Trouble
@@ -35,8 +36,10 @@ POLL_SCRIPT = """async (url) => {
 
 
 class PollPage:
-    def __init__(self, settings: Settings, pool: BrowserPool, budget: RateBudget, book: SelectorBook) -> None:
+    def __init__(self, settings: Settings, pool: BrowserPool, budget: RateBudget, book: SelectorBook,
+                 metrics: Metrics = NULL_METRICS) -> None:
         self.settings, self.pool, self.budget, self.book = settings, pool, budget, book
+        self.metrics = metrics
         self.current: SitePage | None = None
         self.site_offset = 0.0  # the site's clock minus ours (from its Date header)
         self.renewals = 0  # preparations (one per token lifetime when all is well)
@@ -64,7 +67,7 @@ class PollPage:
             return
         await self.retire()
         prepared = await SitePage.prepare(self._key_to_prepare(keys), self.settings, self.pool, self.budget,
-                                          self.book, POLL)
+                                          self.book, POLL, self.metrics.observer())
         self.current = prepared
         self.renewals += 1
         self.upkeep_requests += prepared.requests

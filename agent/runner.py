@@ -76,7 +76,9 @@ class _Fanout:
     def __getattr__(self, name: str):
         def call(*args: object) -> None:
             for observer in self.observers:
-                getattr(observer, name)(*args)
+                method = getattr(observer, name, None)  # observers implement what they care about
+                if method is not None:
+                    method(*args)
         return call
 
 

@@ -32,12 +32,15 @@ from .config import Settings
 from .db import open_database
 from .models import Watch
 from .notifier import ConsoleNotifier, Notifier
+from .logs import remember_contact
+from .metrics import AgentCollector, PrometheusMetrics, instrument_budget
+from .ops_server import OpsServer, ops_app
 from .pool import BrowserPool
 from .recovery import settle_unfinished
 from .runner import budget_for, selector_book
 from .site_api import SiteApi
 from .watcher import Watcher
-from .watches import add_watch, expire_past
+from .watches import add_watch, expire_past, remember_people
 
 
 class UnknownWatch(LookupError):
@@ -76,6 +79,9 @@ class AgentService:
         self.scheduler: AsyncIOScheduler | None = None
         self.watcher: Watcher | None = None
         self.settled: list[str] = []
+        self.metrics: PrometheusMetrics | None = None
+        self.ops: OpsServer | None = None  # /health, /ready, /metrics while running
+        self._unmeter = lambda: None
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -97,6 +103,7 @@ class AgentService:
 
     async def start(self, schedule: bool = True) -> None:
         sessions = self.sessions
+        remember_people(sessions)  # their names and addresses are masked in every log line
         async with SiteApi(self.settings.api_url, self.budget) as api:
             self.settled = await settle_unfinished(sessions, api)
         for line in self.settled:
@@ -107,8 +114,10 @@ class AgentService:
         self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
                                 self.settings.context_max_age_s)
         self.scheduler = AsyncIOScheduler(timezone=BERLIN)
+        self.metrics = PrometheusMetrics()
+        self._unmeter = instrument_budget(self.budget, self.metrics)
         self.watcher = Watcher(self.settings, sessions, self.notifier, self.budget, self.pool,
-                               selector_book(self.settings), self.scheduler)
+                               selector_book(self.settings), self.scheduler, metrics=self.metrics)
         await self.watcher.refresh()
         if schedule:
             s = self.settings
@@ -117,9 +126,30 @@ class AgentService:
             self.scheduler.add_job(self.watcher.maintain_warm_pages, "interval", seconds=s.warm_check_s,
                                    id="warm-pages", max_instances=1, coalesce=True)
             self.scheduler.start()
+        try:
+            await self._start_ops()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_ops(self) -> None:
+        """The health/metrics endpoints (a component like the others), unless MTA_METRICS_PORT=-1."""
+        assert self.metrics is not None
+        self.metrics.registry.register(AgentCollector(self))
+        if self.settings.metrics_port < 0:
+            return
+        self.ops = OpsServer(ops_app(self, self.metrics.registry, self.settings.ready_poll_age_s),
+                             self.settings.metrics_host, self.settings.metrics_port)
+        await self.ops.start()
+        logger.info("health and metrics on {}/ready and /metrics", self.ops.url)
 
     async def stop(self) -> None:
-        """Reverse order: the watcher (a booking in flight finishes), the scheduler, pages, pool, Playwright."""
+        """Reverse order: the endpoints, the watcher (a booking in flight finishes), the scheduler, pages, pool,
+        Playwright."""
+        if self.ops is not None:
+            await self.ops.stop()
+            self.ops = None
+        self._unmeter()
         if self.watcher is not None:
             await self.watcher.stop(self.settings.stop_grace_s)
         if self.scheduler is not None and self.scheduler.running:
@@ -133,6 +163,7 @@ class AgentService:
     # -- commands ------------------------------------------------------------------------------
     async def add_watch(self, contact: Contact, service_id: int, office_ids: list[int], date_from: date,
                         date_to: date, **options: object) -> int:
+        remember_contact(contact)
         watch_id = add_watch(self.sessions, contact, service_id, office_ids, date_from, date_to, **options)
         await self._changed()
         return watch_id

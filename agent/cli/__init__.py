@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from ..config import get_settings, default_data_dir
-from ..logs import setup_logging
+from ..logs import remember, setup_logging
 
 app = typer.Typer(help="Munich Termin Automator: watches the city's booking site and books for you.\n\n"
                   f"Data (database, traces): MTA_DATA_DIR, default {default_data_dir()}",
@@ -25,7 +25,10 @@ err = Console(stderr=True)
 
 @app.callback()
 def _main() -> None:
-    setup_logging(get_settings().log_level)
+    settings = get_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    remember([settings.contact_first_name, settings.contact_last_name, settings.contact_email,
+              settings.contact_phone])  # the configured person's details never reach a log line
 
 
 def fail(message: str, code: int = 2) -> None:

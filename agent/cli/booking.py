@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from ..config import Settings, get_settings
-from ..logs import setup_logging
+from ..logs import remember_contact, setup_logging
 from ..watches import person_key
 from . import app, console, err, fail
 
@@ -55,10 +55,11 @@ def book(
 
     settings = get_settings()
     if "MTA_LOG_LEVEL" not in os.environ:
-        setup_logging("WARNING")  # the progress lines say it already
+        setup_logging("WARNING", settings.log_format)  # the progress lines say it already
     today = date.today()
     contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
                       email or settings.contact_email, phone or settings.contact_phone)
+    remember_contact(contact)  # masked in every log line
     try:
         start, end = parse_time_window(time_window)
         request = BookingRequest(

@@ -48,7 +48,7 @@ def demo(seconds: float = typer.Option(75.0, help="give up after this long")) ->
     from ..demo import run_demo
 
     if "MTA_LOG_LEVEL" not in os.environ:
-        setup_logging("WARNING")
+        setup_logging("WARNING", get_settings().log_format)
     raise typer.Exit(asyncio.run(run_demo(console, seconds)))
 
 
