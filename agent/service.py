@@ -39,6 +39,7 @@ from .pool import BrowserPool
 from .recovery import settle_unfinished
 from .runner import budget_for, selector_book
 from .site_api import SiteApi
+from .tracing import prepare_recordings
 from .watcher import Watcher
 from .watches import add_watch, expire_past, remember_people
 
@@ -109,6 +110,7 @@ class AgentService:
         for line in self.settled:
             logger.warning("settled {}", line)
         expire_past(sessions, date.today())
+        self.prune_recordings()
         self._playwright_cm = async_playwright()
         self.playwright = await self._playwright_cm.__aenter__()
         self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
@@ -123,6 +125,7 @@ class AgentService:
             s = self.settings
             self.scheduler.add_job(self.watcher.refresh, "interval", seconds=s.refresh_s, id="refresh-watches")
             self.scheduler.add_job(self.watcher.relearn, "interval", minutes=10, id="relearn-patterns")
+            self.scheduler.add_job(self.prune_recordings, "interval", hours=1, id="prune-recordings")
             self.scheduler.add_job(self.watcher.maintain_warm_pages, "interval", seconds=s.warm_check_s,
                                    id="warm-pages", max_instances=1, coalesce=True)
             self.scheduler.start()
@@ -131,6 +134,12 @@ class AgentService:
         except BaseException:
             await self.stop()
             raise
+
+    def prune_recordings(self) -> None:
+        """Traces past their age, then the oldest over the size limit (also before every attempt)."""
+        s = self.settings
+        for path in prepare_recordings(s.recordings_dir, s.trace_retention_days, s.recordings_max_mb):
+            logger.info("pruned {}", path.name)
 
     async def _start_ops(self) -> None:
         """The health/metrics endpoints (a component like the others), unless MTA_METRICS_PORT=-1."""

@@ -3,6 +3,7 @@
 - ``booking``: book, activate, cancel, attempts, trace
 - ``watching``: watch add/list/pause/resume/delete, run, patterns
 - ``tools``: replica, demo, doctor, version
+- ``data``: recordings list/prune, forget
 
 Every command parses and validates its input, then calls the agent (the
 service's commands, the runner, the flows) and prints the result.
@@ -11,9 +12,11 @@ service's commands, the runner, the flows) and prints the result.
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from ..config import get_settings, default_data_dir
+from ..datadir import DataDirNotWritable
 from ..logs import remember, setup_logging
 
 app = typer.Typer(help="Munich Termin Automator: watches the city's booking site and books for you.\n\n"
@@ -25,7 +28,11 @@ err = Console(stderr=True)
 
 @app.callback()
 def _main() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"MTA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        fail(f"the configuration is not valid: {problems}")
     setup_logging(settings.log_level, settings.log_format)
     remember([settings.contact_first_name, settings.contact_last_name, settings.contact_email,
               settings.contact_phone])  # the configured person's details never reach a log line
@@ -36,4 +43,13 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-from . import booking, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`
+def main() -> None:
+    """The ``mta`` command: the app, with the errors a person can fix told in one line, not a traceback."""
+    try:
+        app()
+    except DataDirNotWritable as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None
+
+
+from . import booking, data, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`
