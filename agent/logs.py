@@ -36,7 +36,9 @@ _PATTERNS = [
     (re.compile(r"\b(bot)?\d{6,12}:[A-Za-z0-9_-]{30,}"), "<bot-token>"),  # Telegram
     (re.compile(r"(auth_?Key|captchaToken|token|password|secret)([\"']?\s*[:=]\s*[\"']?)[^\s\"',;&}]+", re.I),
      r"\1\2<secret>"),
-    (re.compile(r"\+?\d[\d \-/]{6,}\d"), "<phone>"),
+    # phone numbers as people write them (+49…, 0049…, 089…): a leading + or 0, so dates, times and Unix
+    # timestamps in log lines stay readable (a person's own number is also masked as a known value)
+    (re.compile(r"(?<![\w.:/-])(?:\+|0)\d[\d \-/]{6,}\d"), "<phone>"),
 ]
 
 _known: set[str] = set()
@@ -58,8 +60,8 @@ def remember(values: Iterable[str | None]) -> None:
 
 
 def remember_contact(contact: object) -> None:
-    """A person's contact details (anything with first_name, last_name, email, phone)."""
-    remember(getattr(contact, name, None) for name in ("first_name", "last_name", "email", "phone"))
+    """A person's contact details (a Contact, a Person row: names, e-mail, phone)."""
+    remember(getattr(contact, name, None) for name in ("first_name", "last_name", "email", "phone", "telephone"))
 
 
 def scrub(text: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import sys
 
 DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
@@ -69,6 +70,7 @@ def main() -> None:
     uid, _, gid = user.partition(":")
     uid_n, gid_n = int(uid), int(gid or uid)
     caps = DOCKER_CAPS
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     effective = caps if uid_n == 0 else []
     env = {}
     for item in (config.get("Env") or []) + args.env:
@@ -84,7 +86,7 @@ def main() -> None:
             "cwd": config.get("WorkingDir") or "/",
             "capabilities": {"bounding": caps, "effective": effective, "permitted": effective,
                              "inheritable": [], "ambient": []},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}],
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": nofile, "soft": nofile}],  # Docker passes the daemon's
             "noNewPrivileges": False,
         },
         "root": {"path": args.rootfs, "readonly": False},

@@ -14,6 +14,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import get_settings, default_data_dir
 from ..datadir import DataDirNotWritable
@@ -48,7 +49,7 @@ def main() -> None:
     try:
         app()
     except DataDirNotWritable as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(2) from None
 
 
