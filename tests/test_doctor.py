@@ -52,3 +52,13 @@ def test_a_database_from_a_newer_version_an_unreachable_site_and_a_refused_token
     assert "✗ database:" in done.stdout and "unknown to this version" in done.stdout
     assert "✗ target site:" in done.stdout and "✗ telegram:" in done.stdout
     assert "x" * 35 not in done.stdout  # the token is not printed
+
+
+def test_the_sandbox_setting_reaches_chromium(server, tmp_path) -> None:
+    """As root the sandbox cannot work: auto leaves it off (and says so); on insists, and Chromium refuses."""
+    if os.geteuid() != 0:
+        pytest.skip("shows the root case")
+    auto = doctor(server, tmp_path)
+    assert "sandbox off" in auto.stdout and "--no-sandbox" in auto.stdout
+    forced = doctor(server, tmp_path, MTA_CHROMIUM_SANDBOX="on")
+    assert forced.returncode == 1 and "✗ chromium:" in forced.stdout and "does not start" in forced.stdout

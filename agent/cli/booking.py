@@ -232,6 +232,7 @@ def trace(
     from ..db import open_database
     from ..models import Attempt
     from ..trace_viewer import serve_trace
+    from ..tracing import trace_file
 
     settings = get_settings()
     sessions = open_database(settings.database_url)
@@ -239,9 +240,14 @@ def trace(
         attempt = session.get(Attempt, attempt_id)
     if attempt is None:
         fail(f"no attempt {attempt_id}")
-    if not attempt.trace_path or not Path(attempt.trace_path).exists():
+    # where it was written, or in this data directory's recordings (a copy of a container's /data)
+    candidates = [Path(attempt.trace_path)] if attempt.trace_path else []
+    candidates.append(trace_file(settings.recordings_dir, attempt_id))
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
         fail(f"attempt {attempt_id} kept no trace (successful attempts keep none unless "
              "MTA_KEEP_TRACES_ON_SUCCESS=true; traces expire after MTA_TRACE_RETENTION_DAYS)")
-    serve_trace(Path(attempt.trace_path), host or settings.trace_viewer_host, port, settings.chromium_path, console)
+        return
+    serve_trace(found, host or settings.trace_viewer_host, port, settings.chromium_path, console)
 
 
