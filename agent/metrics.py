@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -162,7 +163,11 @@ def instrument_budget(budget: Any, metrics: Metrics) -> Callable[[], None]:
             metrics.rate_limited()
         return observe(status, *args, **kwargs)
 
-    budget.acquire, budget.observe = timed_acquire, counted_observe
+    try:
+        budget.acquire, budget.observe = timed_acquire, counted_observe
+    except (AttributeError, TypeError):  # a budget that takes no instance attributes (slots): no wait/429 figures
+        logger.warning("the rate budget cannot be observed; budget waits and 429s are not counted")
+        return lambda: None
 
     def undo() -> None:
         budget.__dict__.pop("acquire", None)

@@ -4,8 +4,9 @@ What ``docker run`` would give the container, written out for runc: the image's
 Entrypoint + Cmd (or a command given here), its Env, WorkingDir and User;
 Docker's default capabilities (effective only for root, as Docker does);
 Docker's default seccomp rules (``/usr/share/containers/seccomp.json``, the
-containers project's copy of Docker's profile, resolved here for this
-architecture and those capabilities); its own PID, IPC, UTS and mount
+containers project's version of Docker's profile, resolved here for this
+architecture and those capabilities, with Docker's stricter namespace rules
+put back); its own PID, IPC, UTS and mount
 namespaces; a 64 MiB ``/dev/shm``; the host's network (``--network host``:
 the replica is served on the host's loopback); and ``/data`` bound to a host
 folder. Used by ``scripts/docker-check``.
@@ -46,9 +47,33 @@ def seccomp(profile: dict, caps: list[str]) -> dict:
         if rule.get("errnoRet") is not None:
             entry["errnoRet"] = rule["errnoRet"]
         rules.append(entry)
+    if "CAP_SYS_ADMIN" not in caps:
+        rules = docker_namespace_rules(rules)
     out = {"defaultAction": profile["defaultAction"], "architectures": arches, "syscalls": rules}
     if profile.get("defaultErrnoRet") is not None:
         out["defaultErrnoRet"] = profile["defaultErrnoRet"]
+    return out
+
+
+# Where Docker's profile (moby's default.json) is stricter than the containers project's copy: without
+# CAP_SYS_ADMIN no new namespaces — clone only without namespace flags, clone3 answers ENOSYS (so libc falls
+# back to clone), unshare is not allowed at all.
+CLONE_NAMESPACE_FLAGS = 0x7E020000  # NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+
+
+def docker_namespace_rules(rules: list[dict]) -> list[dict]:
+    strict = {"clone", "clone3", "unshare"}
+    out = []
+    for rule in rules:
+        if rule["action"] == "SCMP_ACT_ALLOW" and strict & set(rule["names"]):
+            names = [n for n in rule["names"] if n not in strict]
+            if not names:
+                continue
+            rule = {**rule, "names": names}
+        out.append(rule)
+    out.append({"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                "args": [{"index": 0, "value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]})
+    out.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})
     return out
 
 
