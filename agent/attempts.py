@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.fingerprint import StepPrint
 from flows.outcomes import Outcome
 from flows.request import BookingRequest
+from flows.timezone import BERLIN
 
 from .models import Attempt, OrphanReservation, PagePattern
+from .watches import upsert_person
 
 LIVE_STATUSES = ("reserved", "preconfirmed", "confirmed")
 
@@ -54,6 +56,8 @@ class AttemptRecorder:
         """Refuse a second live booking for the person and service; otherwise write the attempt row."""
         with sessions.begin() as session:
             guard_one_booking(session, request.person, request.service_id)
+            # the contact is kept (privately) so that a reservation whose page is lost can still be finished
+            upsert_person(session, request.contact, key=request.person)
             attempt = Attempt(site=site, person=request.person, service_id=request.service_id, watch_id=watch_id,
                               request=request_record(request), pid=os.getpid(), phase="started", tries=[],
                               step_seconds={}, diff=[])
@@ -95,6 +99,10 @@ class AttemptRecorder:
         self.update(phase="started")
         self._try("taken", office_id, slot_ts)
 
+    def reserve_refused(self, office_id: int, slot_ts: int, codes: list[str]) -> None:
+        self.update(phase="started")
+        self._try("refused: " + ",".join(codes), office_id, slot_ts)
+
     def note(self, message: str) -> None:
         self.progress.append(message)
         logger.info("attempt {}: {}", self.id, message)
@@ -118,7 +126,14 @@ class AttemptRecorder:
         )
         if status:
             values["process_status"] = status
-        self.update(**values)
+        with self.sessions.begin() as session:
+            attempt = session.get(Attempt, self.id)
+            assert attempt is not None
+            if attempt.phase == "reserving" and not outcome.kind.succeeded:
+                # the reserve left and no answer was saved: exactly as uncertain as a crash after sending it
+                values["reason"] = f"{outcome.reason}; {record_orphan(session, attempt)}"
+            for key, value in values.items():
+                setattr(attempt, key, value)
         logger.info("attempt {} closed: {}", self.id, outcome.kind.value)
 
     def load(self) -> Attempt:
@@ -126,6 +141,27 @@ class AttemptRecorder:
             attempt = session.get(Attempt, self.id)
             assert attempt is not None
             return attempt
+
+
+DEFAULT_RESERVATION_MINUTES = 15
+
+
+def record_orphan(session: Session, attempt: Attempt) -> str:
+    """A reserve was sent and its answer never saved (lost, timed out, or the process died): the site may
+    hold the slot for ``reservationDuration``. Until then that slot is not reserved again and the person
+    gets no new reservation for the service (``guard_one_booking``). Returns the reason to record."""
+    sent_at = attempt.reserve_sent_at or time.time()
+    hold_until = sent_at + (attempt.reservation_minutes or DEFAULT_RESERVATION_MINUTES) * 60
+    session.add(OrphanReservation(attempt_id=attempt.id, person=attempt.person, service_id=attempt.service_id,
+                                  office_id=attempt.office_id, slot_ts=attempt.slot_ts, sent_at=sent_at,
+                                  hold_until=hold_until))
+    until = munich_clock(hold_until)
+    return (f"the reserve was sent but its answer never came; the site may hold that slot until {until} "
+            "(orphan reservation): no new reservation for this service before then")
+
+
+def munich_clock(unix: float) -> str:
+    return datetime.fromtimestamp(unix, BERLIN).strftime("%H:%M")
 
 
 def guard_one_booking(session: Session, person: str, service_id: int, now: float | None = None) -> None:
@@ -150,7 +186,7 @@ def guard_one_booking(session: Session, person: str, service_id: int, now: float
                                         OrphanReservation.hold_until > now)
     ).first()
     if orphan is not None:
-        until = datetime.fromtimestamp(orphan.hold_until).astimezone().strftime("%H:%M")
+        until = munich_clock(orphan.hold_until)
         raise BookingBlocked(f"attempt {orphan.attempt_id} may still hold a slot (its reserve answer was lost); "
                              f"no new reservation for this service before {until}")
 

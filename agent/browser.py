@@ -24,6 +24,7 @@ import subprocess
 
 from playwright.async_api import Browser, BrowserContext, Playwright
 
+from .artifacts import work_folder
 from .config import Settings
 
 LAUNCH_FLAGS = ["--disable-background-networking", "--disable-component-update"]
@@ -59,8 +60,10 @@ async def launch_chromium(playwright: Playwright, settings: Settings) -> Browser
         raise FileNotFoundError(f"Chromium not found at {settings.chromium_path}; install Debian's 'chromium' "
                                 "package (scripts/setup.sh does) or set MTA_CHROMIUM_PATH")
     sandbox = sandbox_enabled(settings.chromium_sandbox)
+    work = work_folder(settings.recordings_dir)  # trace parts stay private, never in the system temp folder
     return await playwright.chromium.launch(executable_path=str(settings.chromium_path), chromium_sandbox=sandbox,
-                                            args=launch_args(sandbox) + list(settings.chromium_extra_args))
+                                            args=launch_args(sandbox) + list(settings.chromium_extra_args),
+                                            traces_dir=str(work), downloads_path=str(work))
 
 
 async def new_site_context(browser: Browser) -> BrowserContext:

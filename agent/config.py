@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     trace_attempts: bool = Field(True, description="record every attempt with Playwright tracing")
     trace_screenshots: bool = Field(False, description="add the screencast to traces (costly during the captcha)")
     keep_traces_on_success: bool = False
-    trace_retention_days: int = Field(14, ge=0, description="traces older than this are deleted")
+    trace_retention_days: int = Field(14, ge=0, le=3650, description="traces older than this are deleted")
     recordings_max_mb: float = Field(500.0, ge=0, description="the recordings folder's size limit (oldest first)")
     trace_viewer_host: str = "127.0.0.1"
 
@@ -66,34 +66,71 @@ class Settings(BaseSettings):
     contact_phone: str = ""
 
     # Rate budget: one per target site, for every request to its API.
-    budget_requests: int = Field(6, description="requests per budget window (about a person refreshing)")
-    budget_window_s: float = 60.0
-    budget_booking_burst: int = Field(12, description="extra requests a booking may use within a window")
-    site_limit: int = Field(60, description="the site's known per-IP limit (requests per site window)")
-    site_window_s: float = 60.0
-    backoff_s: float = Field(60.0, description="first pause after a 429 without X-RateLimit-Reset")
-    backoff_max_s: float = 900.0
+    budget_requests: int = Field(6, ge=1, le=10_000, description="requests per budget window (about a person refreshing)")
+    budget_window_s: float = Field(60.0, gt=0, le=86_400)
+    budget_booking_burst: int = Field(12, ge=0, le=1000, description="extra requests a booking may use within a window")
+    site_limit: int = Field(60, ge=2, le=1_000_000, description="the site's known per-IP limit (requests per site window)")
+    site_window_s: float = Field(60.0, gt=0, le=86_400)
+    backoff_s: float = Field(60.0, gt=0, le=86_400, description="first pause after a 429 without X-RateLimit-Reset")
+    backoff_max_s: float = Field(900.0, gt=0, le=86_400)
 
     # Watching.
-    token_refresh_margin_s: float = Field(30.0, description="renew the poll page's captcha token this long before "
+    token_refresh_margin_s: float = Field(30.0, ge=0, le=3600, description="renew the poll page's captcha token this long before "
                                           "it expires (a poll judges it right before sending)")
-    warm_token_margin_s: float = Field(90.0, description="a warm page is renewed this long before its token "
+    warm_token_margin_s: float = Field(90.0, ge=0, le=3600, description="a warm page is renewed this long before its token "
                                        "expires (a booking on it must finish within the token)")
-    warm_pages: int = Field(2, ge=0, description="pages kept ready to book (0: every booking is cold)")
+    warm_pages: int = Field(2, ge=0, le=10, description="pages kept ready to book (0: every booking is cold)")
+    close_idle_browser: bool = Field(True, description="close Chromium while no page is open (between token "
+                                     "renewals without warm pages); relaunched when needed")
     warm_check_s: float = Field(20.0, gt=0, description="how often warm pages are checked and renewed")
     refresh_s: float = Field(30.0, gt=0, description="how often a running agent re-reads the watches")
     stop_grace_s: float = Field(60.0, ge=0, description="on SIGTERM, how long a booking in flight may finish")
-    poll_day_reads: int = Field(2, ge=0, description="days whose times one poll may read after its overview")
-    poll_share: float = Field(0.8, description="share of the budget polls may use (the rest: tokens, checks)")
-    context_max_uses: int = 200
-    context_max_age_s: float = 1800.0
+    poll_day_reads: int = Field(2, ge=0, le=31, description="days whose times one poll may read after its overview")
+    poll_share: float = Field(0.8, gt=0, le=1, description="share of the budget polls may use (the rest: tokens, checks)")
+    context_max_uses: int = Field(200, ge=1)
+    context_max_age_s: float = Field(1800.0, gt=0)
 
     # Flow limits.
-    step_timeout_s: float = 30.0
-    control_timeout_s: float = Field(10.0, description="seconds a control may take to appear before 'site changed'")
-    max_slot_tries: int = 5
-    max_day_reads: int = Field(12, ge=1, description="calendar days a booking may read (one request each)")
+    step_timeout_s: float = Field(30.0, gt=0, le=3600)
+    control_timeout_s: float = Field(10.0, gt=0, le=600, description="seconds a control may take to appear before 'site changed'")
+    max_slot_tries: int = Field(5, ge=1, le=100)
+    max_day_reads: int = Field(12, ge=1, le=400, description="calendar days a booking may read (one request each)")
 
+    # Mailbox: the agent reads the city's activation e-mail over IMAP (docs/mailbox.md). Off without a host.
+    imap_host: str = Field("", description="IMAP server (implicit TLS); empty: the agent reads no mail")
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_user: str = ""
+    imap_password: SecretStr = Field(SecretStr(""), description="an app password; never logged or shown")
+    imap_folder: str = "INBOX"
+    imap_sender: str = Field("", description="accept activation mail only from this address (empty: any sender)")
+    imap_ca_file: Path | None = Field(None, description="trust this CA/certificate too (a self-hosted server)")
+    imap_timeout_s: float = Field(15.0, gt=0, description="one IMAP command's answer")
+    imap_idle_s: float = Field(600.0, gt=0, description="an IDLE is renewed after this long (RFC 9051: < 30 min); "
+                               "also how often the folder is searched again")
+    imap_poll_s: float = Field(60.0, gt=0, description="search interval on a server without IDLE")
+    imap_retry_s: float = Field(2.0, gt=0, description="look again this soon at an activation mail whose "
+                                "booking is still finishing")
+    imap_reconnect_s: float = Field(5.0, gt=0, description="first pause before reconnecting (doubles, capped)")
+    imap_reconnect_max_s: float = 300.0
+    imap_lookback_days: int = Field(2, ge=1, description="unseen mail this recent is searched")
+    activation_remind_before_s: float = Field(900.0, ge=0, description="tell the person once when an activation "
+                                              "deadline is this close and no mail has come")
+    activation_check_s: float = Field(30.0, gt=0, description="how often activation deadlines are checked")
+
+    @property
+    def mailbox_enabled(self) -> bool:
+        return bool(self.imap_host)
+
+    @model_validator(mode="after")
+    def _budget_is_polite(self) -> Settings:
+        from .budget import BudgetConfig, BudgetError
+
+        try:
+            BudgetConfig(requests=self.budget_requests, window_s=self.budget_window_s, site_limit=self.site_limit,
+                         site_window_s=self.site_window_s).validate()
+        except BudgetError as exc:
+            raise ValueError(f"MTA_BUDGET_REQUESTS/MTA_BUDGET_WINDOW_S: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _in_data_dir(self) -> Settings:
@@ -109,3 +146,12 @@ class Settings(BaseSettings):
 
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """One line naming each bad setting by its environment variable, and what is wrong with it."""
+    parts = []
+    for error in exc.errors():
+        name = "MTA_" + "_".join(str(p) for p in error["loc"]).upper() if error["loc"] else "settings"
+        parts.append(f"{name}: {error['msg']}")
+    return "; ".join(parts)

@@ -5,9 +5,10 @@ the agent can do its job now; each check says why not:
 
 - **database**: the SQLite file takes a write lock (``BEGIN IMMEDIATE``, rolled
   back): a full disk, a read-only volume or a file owned by someone else fails.
-- **chromium**: the pool's browser is connected. Before the first poll there
-  is none yet (no watch needs it): that is ready, not down. A Chromium that
-  died is down until the pool relaunches it on the next poll.
+- **chromium**: the pool's browser is connected, or closed on purpose while no
+  page is needed (polls go over HTTP; it is launched for a renewal, a warm page
+  or a booking). Before the first poll there is none yet: that is ready, not
+  down. A Chromium that died is down until the pool relaunches it.
 - **polls**: every query got an answer recently: within
   ``MTA_READY_POLL_AGE_S``, or three poll intervals when the budget spaces
   polls further apart. A query new since the start counts from when it was
@@ -65,6 +66,8 @@ def chromium_up(agent: AgentService) -> Check:
         return Check("chromium", False, "the agent is not running")
     if pool.alive:
         return Check("chromium", True, f"connected (launched {pool.launches} time(s))")
+    if pool.resting:
+        return Check("chromium", True, "closed while no page is needed; launched again on demand")
     if pool.launches == 0:
         return Check("chromium", True, "not started yet (no poll has needed it)")
     return Check("chromium", False, "Chromium is gone; it is relaunched on the next poll")

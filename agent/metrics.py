@@ -186,6 +186,10 @@ class AgentCollector(Collector):
         agent = self.agent
         budget, pool, watcher = agent.budget, agent.pool, agent.watcher
         state = budget.state()
+        yield GaugeMetricFamily("mta_site_counter", "The site's per-IP request counter as the agent models it",
+                                value=state.get("siteCounter", 0))
+        yield GaugeMetricFamily("mta_budget_quiet", "1 during a planned quiet gap (the site's counter resets)",
+                                value=1 if state.get("quietUntil") else 0)
         sent = CounterMetricFamily("mta_budget_requests", "Requests that took a place in the rate budget, by kind",
                                    labels=["kind"])
         for kind, count in sorted((state.get("sent") or {}).items()):
@@ -197,10 +201,11 @@ class AgentCollector(Collector):
                                 value=state.get("inWindow", 0))
         yield GaugeMetricFamily("mta_circuit_open", "1 while the site's rate limit holds (no requests at all)",
                                 value=1 if budget.circuit_open else 0)
-        yield GaugeMetricFamily("mta_chromium_up", "1 while the agent's Chromium is connected",
-                                value=1 if pool is not None and pool.alive else 0)
+        yield GaugeMetricFamily("mta_chromium_up", "1 while the agent's Chromium is connected or closed on "
+                                "purpose while no page is needed",
+                                value=1 if pool is not None and (pool.alive or pool.resting) else 0)
         yield CounterMetricFamily("mta_chromium_restarts", "Chromium relaunched after it was gone",
-                                  value=max(0, pool.launches - 1) if pool is not None else 0)
+                                  value=pool.crash_relaunches if pool is not None else 0)
         yield GaugeMetricFamily("mta_browser_contexts_open", "Browser contexts handed out and not retired",
                                 value=pool.open_contexts if pool is not None else 0)
         yield CounterMetricFamily("mta_browser_contexts_recycled", "Browser contexts retired (worn, failed, done)",

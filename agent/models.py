@@ -54,6 +54,8 @@ class Attempt(Base):
     slot_first_seen: Mapped[float | None] = mapped_column(Float)
     reserved_at: Mapped[float | None] = mapped_column(Float)
     warm: Mapped[bool | None] = mapped_column(Boolean)
+    activated_at: Mapped[float | None] = mapped_column(Float)  # the activation answered "confirmed"
+    activation_reminded_at: Mapped[float | None] = mapped_column(Float)  # the one "deadline near" notice
 
 
 class OrphanReservation(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from .states import NoticeKind
@@ -17,6 +18,7 @@ class Notice:
     kind: NoticeKind
     text: str
     link: str | None = None
+    attachment: Path | None = None  # a file for the person (the appointment's .ics)
 
 
 class Notifier(Protocol):
@@ -30,6 +32,8 @@ class ConsoleNotifier:
     async def send(self, notice: Notice) -> None:
         # person_key is a hash, never a name or address
         link = f"\n    {notice.link}" if notice.link else ""
+        if notice.attachment is not None:
+            link += f"\n    file: {notice.attachment}"
         self.console.print(f"[bold]→ {notice.person_key}[/] {escape(f'[{notice.kind}]')} {escape(notice.text)}"
                            f"{escape(link)}")
 

@@ -55,6 +55,21 @@ class ReleasePattern:
             return self.HOT_DENSITY
         return self.COLD_DENSITY
 
+    def seconds_to_window(self, unix: float) -> float | None:
+        """Seconds until the next release window (a hot hour, or the hour before it) begins; 0 inside one;
+        None while nothing has been learned. The rate budget takes its quiet gaps outside these windows."""
+        if not self.hot:
+            return None
+        if self.density(unix) == self.HOT_DENSITY:
+            return 0.0
+        moment = datetime.fromtimestamp(unix, BERLIN)
+        into_hour = moment.minute * 60 + moment.second + moment.microsecond / 1e6
+        start = unix - into_hour
+        for hours_ahead in range(1, HOURS_PER_WEEK + 1):
+            if self.density(start + hours_ahead * 3600) == self.HOT_DENSITY:
+                return start + hours_ahead * 3600 - unix
+        return None
+
 
 def learn(first_seen: list[float], min_observations: int = 5) -> ReleasePattern:
     counts = Counter(hour_of_week(t) for t in first_seen)

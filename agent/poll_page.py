@@ -1,23 +1,31 @@
-"""The one page per site that holds the captcha token and sends every distinct query's poll.
+"""The agent's one captcha token per site, and every distinct query's poll sent with it.
 
 The city's token is bound to the client's IP, not to a service or an office
 (spec §4), so one token serves every ``available-calendar/`` request the agent
-sends. This page is prepared once (deep link, captcha) and renewed once per
-token lifetime, whatever the number of queries; each poll is the site's own
-request, sent with ``fetch`` from inside it (same origin, cookies, token).
+sends. It is earned the way a person earns it — a page of Debian's Chromium
+loads the deep link and solves the captcha (``SitePage.prepare``) — or taken
+from a warm page that holds a fresh one. Once the token is in hand the page is
+closed: each poll is the page's own request (same URL and query, the token in
+``captchaToken``) sent by a plain HTTP client from the same machine and IP.
+Chromium then runs only while it is needed (a renewal once per token lifetime,
+warm pages, bookings); with ``MTA_WARM_PAGES=0`` the agent idles at the memory
+of the Python process alone. See docs/watcher.md ("Polling without a page").
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
+import httpx
+
 from flows.captcha import captcha_required
 from flows.locators import SelectorBook
-from flows.site_errors import SiteMeaning, describe, meaning
+from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 from flows.timezone import berlin_day
 
 from .budget import POLL, RateBudget
@@ -27,62 +35,87 @@ from .pool import BrowserPool
 from .site_page import SitePage, SiteTrouble, StreamKey
 from .states import Trouble
 
-POLL_SCRIPT = """async (url) => {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
-  let body = null;
-  try { body = await response.json(); } catch (e) { body = null; }
-  return { status: response.status, body, date: response.headers.get("date") };
-}"""
+
+@dataclass(frozen=True)
+class Token:
+    """A captcha token and what came with it: when it expires (site time) and the site's catalogue."""
+
+    value: str | None  # None: the site asked for no captcha
+    expires_at: float | None  # site time; None: no expiry known
+    catalogue_body: object
+
+    def seconds_left(self, site_now: float) -> float:
+        return float("inf") if self.expires_at is None else self.expires_at - site_now
+
+
+def token_of(page: SitePage) -> Token:
+    """The token a prepared page earned (its ``captcha-verify/`` answer) and its catalogue."""
+    verify = page.flow.capture.latest("captcha-verify/")
+    body = verify.body if verify and isinstance(verify.body, dict) else {}
+    catalogue = page.flow.capture.latest("offices-and-services/")
+    return Token(body.get("token"), page.catalogue.token_expires_at, catalogue.body if catalogue else None)
 
 
 class PollPage:
     def __init__(self, settings: Settings, pool: BrowserPool, budget: RateBudget, book: SelectorBook,
-                 metrics: Metrics = NULL_METRICS) -> None:
+                 metrics: Metrics = NULL_METRICS, borrow: Callable[[float], Token | None] | None = None) -> None:
         self.settings, self.pool, self.budget, self.book = settings, pool, budget, book
         self.metrics = metrics
-        self.current: SitePage | None = None
+        self.borrow = borrow  # a fresh token some warm page holds (no requests), if any
+        self.token: Token | None = None
         self.site_offset = 0.0  # the site's clock minus ours (from its Date header)
         self.renewals = 0  # preparations (one per token lifetime when all is well)
+        self.borrowed = 0  # tokens taken from warm pages instead
         self.upkeep_requests = 0  # requests those preparations sent
         self.polls = 0  # calendar requests sent
-        self._catalogue_body: object = None
+        self._client = httpx.AsyncClient(timeout=settings.step_timeout_s, headers={"Accept": "application/json"})
 
     def site_now(self) -> float:
         return time.time() + self.site_offset
 
     def ready(self) -> bool:
-        return self.current is not None and self.current.usable(self.pool, self.site_now(),
-                                                                self.settings.token_refresh_margin_s)
+        return self.token is not None and self.token.seconds_left(self.site_now()) > self.settings.token_refresh_margin_s
 
     def _key_to_prepare(self, keys: Sequence[StreamKey]) -> StreamKey:
         """A service whose page shows the captcha when any polled service needs one (the token is the same)."""
         services = [k.service_id for k in keys] or [0]
-        body = self._catalogue_body
+        body = self.token.catalogue_body if self.token else None
         with_captcha = [s for s in services if body is not None and captcha_required(body, s)]
         return StreamKey((with_captcha or services)[0], 1, ())
 
     async def ensure_ready(self, keys: Sequence[StreamKey]) -> None:
-        """A prepared page with a token good for the renewal margin; renewed (one preparation) otherwise."""
+        """A token good for the renewal margin: borrowed from a warm page, or earned on a page of its own
+        (one preparation), which is closed at once."""
         if self.ready():
             return
-        await self.retire()
+        borrowed = self.borrow(self.settings.token_refresh_margin_s) if self.borrow else None
+        if borrowed is not None:
+            self.token = borrowed
+            self.borrowed += 1
+            return
+        self.token = None
         prepared = await SitePage.prepare(self._key_to_prepare(keys), self.settings, self.pool, self.budget,
                                           self.book, POLL, self.metrics.observer())
-        self.current = prepared
+        try:
+            self.token = token_of(prepared)
+        finally:
+            await prepared.retire(self.pool)
+        await self.pool.close_if_idle()
         self.renewals += 1
         self.upkeep_requests += prepared.requests
-        catalogue = prepared.flow.capture.latest("offices-and-services/")
-        self._catalogue_body = catalogue.body if catalogue else None
 
     async def retire(self) -> None:
-        if self.current is not None:
-            await self.current.retire(self.pool)
-            self.current = None
+        """Forget the token (it was refused, or the agent stops polling)."""
+        self.token = None
+
+    async def close(self) -> None:
+        self.token = None
+        await self._client.aclose()
 
     def url(self, key: StreamKey, slots_start: date | None, slots_end: date | None) -> str:
         """The page's own query (start today, end as the page computes it, offices ascending, the token).
         The slots window is the caller's choice (see ``agent/poller.py``)."""
-        assert self.current is not None
+        assert self.token is not None
         today = berlin_day(self.site_now())
         end = page_end_date(today)
         offices = key.office_ids or tuple(self._offices_of(key.service_id))
@@ -91,28 +124,22 @@ class PollPage:
             "officeIds": ",".join(map(str, sorted(offices))), "serviceIds": str(key.service_id),
             "serviceCounts": str(key.count),
         }
-        token = self._token()
-        if token:
-            params["captchaToken"] = token
+        if self.token.value:
+            params["captchaToken"] = self.token.value
         params["slotsStartDate"] = (slots_start or today).isoformat()
         params["slotsEndDate"] = (slots_end or end).isoformat()
         return self.settings.api_url.rstrip("/") + "/available-calendar/?" + urlencode(params)
 
     def _offices_of(self, service_id: int) -> list[int]:
-        body = self._catalogue_body if isinstance(self._catalogue_body, dict) else {}
-        return sorted({r["officeId"] for r in body.get("relations", []) if r.get("serviceId") == service_id})
-
-    def _token(self) -> str | None:
-        assert self.current is not None
-        answer = self.current.flow.capture.latest("captcha-verify/")
-        body = answer.body if answer and isinstance(answer.body, dict) else {}
-        return body.get("token")
+        body = self.token.catalogue_body if self.token and isinstance(self.token.catalogue_body, dict) else {}
+        relations = [r for r in body.get("relations", []) if isinstance(r, dict)]
+        return sorted({r["officeId"] for r in relations if r.get("serviceId") == service_id and "officeId" in r})
 
     async def calendar(self, key: StreamKey, keys: Sequence[StreamKey], slots_start: date | None = None,
                        slots_end: date | None = None) -> dict | None:
         """One ``available-calendar/`` request for ``key``, inside the budget. The body, or None for no slots.
 
-        The place in the budget is taken after the page is ready and used at once; if the wait for the
+        The place in the budget is taken when the token is ready and used at once; if the wait for the
         place aged the token past the margin, the place is given back and the token renewed first."""
         while True:
             await self.ensure_ready(keys)
@@ -120,19 +147,21 @@ class PollPage:
             if self.ready():
                 break
             self.budget.refund(place)
-        current = self.current
-        assert current is not None
-        current.gate.prepaid = 1
         try:
-            answer = await current.page.evaluate(POLL_SCRIPT, self.url(key, slots_start, slots_end))
-        finally:
-            current.gate.prepaid = 0
+            answer = await self._client.get(self.url(key, slots_start, slots_end))
+        except httpx.HTTPError as exc:
+            raise SiteTrouble(Trouble.SITE_ERROR, f"the site did not answer ({type(exc).__name__}: "
+                              f"{str(exc) or 'no detail'})") from exc
         self.polls += 1
-        current.pooled.uses += 1
-        site_time = _date_header(answer.get("date"))
+        try:
+            body: object = answer.json()
+        except ValueError:
+            body = None
+        status = answer.status_code
+        self.budget.observe(status, answer.headers, error_codes(body))
+        site_time = _date_header(answer.headers.get("date"))
         if site_time is not None:
             self.site_offset = site_time - time.time()
-        status, body = int(answer["status"]), answer.get("body")
         what = meaning(status, body)
         if what is SiteMeaning.OK and isinstance(body, dict):
             return body
@@ -141,8 +170,6 @@ class PollPage:
         if what is SiteMeaning.CAPTCHA_REFUSED:
             await self.retire()
             raise SiteTrouble(Trouble.TOKEN, f"the site refused the captcha token ({describe(status, body)})")
-        if what is SiteMeaning.FAILURE:
-            current.pooled.failed = True
         trouble = {SiteMeaning.RATE_LIMITED: Trouble.RATE_LIMITED, SiteMeaning.MAINTENANCE: Trouble.MAINTENANCE,
                    SiteMeaning.BLOCKED: Trouble.BLOCKED}.get(what, Trouble.SITE_ERROR)
         raise SiteTrouble(trouble, describe(status, body))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.console import Console
 
+from flows.booking import BookingObserver
 from flows.timezone import BERLIN
 
 STEP_NAMES = {
@@ -18,7 +19,7 @@ STEP_NAMES = {
 }
 
 
-class ConsoleProgress:
+class ConsoleProgress(BookingObserver):
     def __init__(self, console: Console) -> None:
         self.console = console
 

@@ -1,9 +1,14 @@
 """Settling attempts a crash or restart left open, before the agent does anything else.
 
 - With a processId: ask the site. Preconfirmed or confirmed → closed as such
-  (nothing is forgotten). Merely reserved → the walk cannot be resumed without
-  its page, so the held slot is given back (cancel) and the attempt closed.
-  Gone → closed.
+  (nothing is forgotten). Merely reserved → **the slot is kept**: the booking is
+  finished with the requests the city's page sends for its remaining steps
+  (``update-appointment/`` with the person's stored contact, then
+  ``preconfirm-appointment/``), inside the budget, while the reservation holds.
+  Only when that cannot succeed (no contact stored, the site refuses) is the
+  slot given back (cancel). Why keep it: on the live site the slot an attempt
+  was interrupted on is usually the contested one; giving it back and booking
+  another means losing it to the next bot.
 - Without one, but a reserve was being sent: the answer may be lost while the
   site holds the slot. An orphan reservation is recorded; until it lapses
   (``reservationDuration`` after sending) that slot is never reserved again and
@@ -14,6 +19,8 @@
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from loguru import logger
@@ -21,12 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.outcomes import OutcomeKind
+from flows.request import Contact
 
-from .models import Attempt, OrphanReservation
+from .attempts import record_orphan
+from .models import Attempt
 from .site_api import ProcessStatus, SiteApi
-
-DEFAULT_RESERVATION_MINUTES = 15
-
+from .watches import contact_of
 
 def _alive(pid: int | None) -> bool:
     if not pid or pid == os.getpid():
@@ -50,15 +57,17 @@ async def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) 
         with sessions() as session:
             snapshot = session.get(Attempt, attempt_id)
         assert snapshot is not None
-        status = cancelled = None
+        status = held = None
         if snapshot.process_id and snapshot.auth_key:
             status = await site_api.appointment(snapshot.process_id, snapshot.auth_key)
             if status.status == "reserved":
-                cancelled = await site_api.cancel(snapshot.process_id, snapshot.auth_key)
+                with sessions() as session:
+                    contact = contact_of(session, snapshot.person)
+                held = await keep_or_give_back(site_api, snapshot.process_id, snapshot.auth_key, status, contact)
         with sessions.begin() as session:
             attempt = session.get(Attempt, attempt_id)
             assert attempt is not None
-            line = _settle(session, attempt, status, cancelled)
+            line = _settle_held(attempt, held) if held is not None else _settle(session, attempt, status)
             attempt.phase = "closed"
             attempt.finished_at = datetime.now(timezone.utc)
         logger.info("settled attempt {}: {}", attempt_id, line)
@@ -66,18 +75,58 @@ async def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) 
     return report
 
 
-def _settle(session: Session, attempt: Attempt, status: ProcessStatus | None, cancelled: ProcessStatus | None) -> str:
+@dataclass(frozen=True)
+class Held:
+    """What became of a reservation whose page was lost."""
+
+    kept: bool  # finished (preconfirmed) rather than given back
+    process_status: str  # preconfirmed | confirmed | cancelled | reserved (the give-back failed too)
+    process: dict | None
+    why: str  # the reason it could not be kept ("" when kept)
+
+
+async def keep_or_give_back(site_api: SiteApi, process_id: int, auth_key: str, status: ProcessStatus,
+                            contact: Contact | None) -> Held:
+    """A held (reserved) process without its page: finish it as the page would, or give the slot back."""
+    process = {**(status.process or {}), "processId": process_id, "authKey": auth_key}
+    if contact is not None:
+        kept = await site_api.keep(process, contact)
+        if kept.status in ("preconfirmed", "confirmed"):
+            return Held(True, kept.status, kept.process, "")
+        why = kept.detail or kept.status
+    else:
+        why = "no contact details are stored for the person"
+    cancelled = await site_api.cancel(process_id, auth_key)
+    given = cancelled.status in ("cancelled", "gone")
+    return Held(False, "cancelled" if given else "reserved", None,
+                f"{why}; the held slot was given back ({cancelled.status})")
+
+
+def activation_deadline(process: dict | None) -> float:
+    minutes = int(((process or {}).get("scope") or {}).get("activationDuration") or 60)
+    return time.time() + minutes * 60
+
+
+def _settle_held(attempt: Attempt, held: Held) -> str:
+    attempt.process_status = held.process_status
+    if held.kept:
+        attempt.outcome = OutcomeKind.RESERVED.value
+        attempt.activation_deadline = activation_deadline(held.process)
+        attempt.reason = ("interrupted after the slot was held; the slot was kept: the booking was finished with "
+                          "the requests the city's page sends (contact, then reservation). The city e-mailed the "
+                          "activation link")
+    else:
+        attempt.outcome = OutcomeKind.TIMEOUT.value
+        attempt.reason = f"interrupted after the slot was held; it could not be finished: {held.why}"
+    return attempt.reason
+
+
+def _settle(session: Session, attempt: Attempt, status: ProcessStatus | None) -> str:
     if status is not None:
         if status.status in ("preconfirmed", "confirmed"):
             attempt.process_status = status.status
             attempt.outcome = (OutcomeKind.RESERVED if status.status == "preconfirmed" else OutcomeKind.CONFIRMED).value
             attempt.reason = f"interrupted; the site reports the appointment {status.status}"
-        elif status.status == "reserved":
-            assert cancelled is not None
-            attempt.process_status = "cancelled" if cancelled.status in ("cancelled", "gone") else "reserved"
-            attempt.outcome = OutcomeKind.TIMEOUT.value
-            attempt.reason = ("interrupted after the slot was held; the walk cannot resume without its page, so the "
-                              f"held slot was given back ({cancelled.status})")
         elif status.status == "gone":
             attempt.process_status = "gone"
             attempt.outcome = OutcomeKind.TIMEOUT.value
@@ -87,15 +136,8 @@ def _settle(session: Session, attempt: Attempt, status: ProcessStatus | None, ca
             attempt.reason = f"interrupted; the site's status is unknown ({status.detail}); check before rebooking"
         return attempt.reason
     if attempt.phase == "reserving" and attempt.reserve_sent_at:
-        minutes = attempt.reservation_minutes or DEFAULT_RESERVATION_MINUTES
-        hold_until = attempt.reserve_sent_at + minutes * 60
-        session.add(OrphanReservation(attempt_id=attempt.id, person=attempt.person, service_id=attempt.service_id,
-                                      office_id=attempt.office_id, slot_ts=attempt.slot_ts,
-                                      sent_at=attempt.reserve_sent_at, hold_until=hold_until))
         attempt.outcome = OutcomeKind.TIMEOUT.value
-        until = datetime.fromtimestamp(hold_until).astimezone().strftime("%H:%M")
-        attempt.reason = (f"interrupted while reserving; the site may hold that slot until {until} "
-                          "(orphan reservation): it is not reserved again before then")
+        attempt.reason = f"interrupted while reserving: {record_orphan(session, attempt)}"
         return attempt.reason
     attempt.outcome = OutcomeKind.TIMEOUT.value
     attempt.reason = "interrupted before any slot was reserved; nothing is held"

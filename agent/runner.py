@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.booking import BookingFlow, BookingObserver, Target
 from flows.locators import SelectorBook, load_selector_book
 from flows.outcomes import Outcome, OutcomeKind
-from flows.request import BookingRequest
+from flows.request import BookingRequest, Contact
+from flows.site_errors import SiteMeaning
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -29,9 +30,11 @@ from .gate import PageGate
 from .pool import BrowserPool
 from .site_page import SitePage, flow_on
 from .browser import launch_chromium, new_site_context
+from .budget_ledger import FileLedger, ledger_path
 from .config import Settings
 from .models import OrphanReservation
-from .site_api import SiteApi
+from .recovery import Held, activation_deadline, keep_or_give_back
+from .site_api import SiteApi, SiteUnavailable
 from .tracing import prepare_recordings, start_trace, stop_trace
 
 SELECTOR_FILE = "munich.toml"
@@ -47,12 +50,13 @@ class AttemptResult:
 
 
 def budget_for(settings: Settings) -> RateBudget:
-    """The one rate budget for the configured site."""
+    """The one rate budget for the configured site, its books shared by every agent process of this data
+    directory (the site counts per IP, so ``mta book`` beside ``mta run`` spends the same budget)."""
     return RateBudget(BudgetConfig(
         requests=settings.budget_requests, window_s=settings.budget_window_s,
         booking_burst=settings.budget_booking_burst, site_limit=settings.site_limit,
         site_window_s=settings.site_window_s, backoff_s=settings.backoff_s, backoff_max_s=settings.backoff_max_s,
-    ))
+    ), ledger=FileLedger(ledger_path(settings.data_dir, settings.api_url)))
 
 
 def selector_book(settings: Settings) -> SelectorBook:
@@ -96,7 +100,7 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
                                                    budget, first_day_hint)
         finally:
             await pool.retire(pooled)
-        return await _finish(settings, recorder, outcome, trace_path, budget)
+        return await _finish(settings, recorder, outcome, trace_path, budget, request.contact)
     async with async_playwright() as playwright:
         browser = await launch_chromium(playwright, settings)
         try:
@@ -107,7 +111,27 @@ async def run_booking(settings: Settings, sessions: sessionmaker[Session], reque
             await context.close()
         finally:
             await browser.close()
-    return await _finish(settings, recorder, outcome, trace_path, budget)
+    return await _finish(settings, recorder, outcome, trace_path, budget, request.contact)
+
+
+def record_unstarted(settings: Settings, sessions: sessionmaker[Session], request: BookingRequest,
+                     trouble: SiteUnavailable, watch_id: int | None = None) -> AttemptResult:
+    """The site could not be used before the walk began (maintenance, a 429, failures, an IP block):
+    an attempt row all the same, closed with the outcome that says so (never "no slots")."""
+    recorder = AttemptRecorder.begin(sessions, Target(settings.booking_url, settings.api_url).site, request,
+                                     watch_id=watch_id)
+    kind = OutcomeKind.RATE_LIMITED if trouble.meaning is SiteMeaning.RATE_LIMITED else OutcomeKind.SITE_ERROR
+    outcome = Outcome(kind, f"{trouble}; nothing was booked ({_advice(trouble.meaning)})")
+    recorder.close(outcome)
+    return AttemptResult(recorder.id, outcome, None, {}, [])
+
+
+def _advice(what: SiteMeaning) -> str:
+    return {
+        SiteMeaning.RATE_LIMITED: "the site asks for a pause; the agent keeps to it, try again later",
+        SiteMeaning.MAINTENANCE: "the site is under maintenance; try again later",
+        SiteMeaning.BLOCKED: "the site refuses this IP address; do not retry from it",
+    }.get(what, "check MTA_API_URL, or try again later")
 
 
 def _set_up_for_attempt(settings: Settings, sessions: sessionmaker[Session], flow: BookingFlow, observer: BookingObserver,
@@ -150,8 +174,8 @@ async def _stop_trace(settings: Settings, context, attempt_id: int, outcome: Out
 
 
 async def _finish(settings: Settings, recorder: AttemptRecorder, outcome: Outcome, trace_path: Path | None,
-                  budget: RateBudget | None) -> AttemptResult:
-    await _give_back_if_failed(settings, recorder, outcome, budget)
+                  budget: RateBudget | None, contact: Contact) -> AttemptResult:
+    outcome = await _keep_or_give_back(settings, recorder, outcome, budget, contact)
     recorder.close(outcome, str(trace_path) if trace_path else None)
     attempt = recorder.load()
     return AttemptResult(recorder.id, outcome, trace_path, dict(attempt.step_seconds), list(attempt.tries))
@@ -187,16 +211,38 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
             trace_path = await _stop_trace(settings, context, recorder.id, outcome)
     finally:
         await warm.retire(pool)
-    return await _finish(settings, recorder, outcome, trace_path, budget)
+    return await _finish(settings, recorder, outcome, trace_path, budget, request.contact)
 
 
-async def _give_back_if_failed(settings: Settings, recorder: AttemptRecorder, outcome: Outcome,
-                               budget: RateBudget | None) -> None:
-    """A slot held by an attempt that did not reach "reserved" is cancelled, not left to lapse."""
+async def _keep_or_give_back(settings: Settings, recorder: AttemptRecorder, outcome: Outcome,
+                             budget: RateBudget | None, contact: Contact) -> Outcome:
+    """An attempt that held a slot but did not reach "reserved" (its page or browser was lost, a step
+    failed): ask the site, then finish the booking with the page's own requests, or give the slot back."""
     attempt = recorder.load()
     if outcome.kind.succeeded or not attempt.process_id or not attempt.auth_key:
-        return
+        return outcome
     async with SiteApi(settings.api_url, budget) as api:
-        status = await api.cancel(attempt.process_id, attempt.auth_key)
-    recorder.update(process_status="cancelled" if status.status in ("cancelled", "gone") else attempt.process_status)
-    recorder.note(f"gave back the held slot (process {attempt.process_id}): {status.status}")
+        status = await api.appointment(attempt.process_id, attempt.auth_key)
+        if status.status in ("preconfirmed", "confirmed"):
+            held = Held(True, status.status, status.process, "")
+        elif status.status == "reserved":
+            held = await keep_or_give_back(api, attempt.process_id, attempt.auth_key, status, contact)
+        else:
+            recorder.update(process_status=status.status if status.status == "gone" else attempt.process_status)
+            recorder.note(f"the held slot (process {attempt.process_id}) is {status.status} at the site")
+            return outcome
+    recorder.update(process_status=held.process_status)
+    if not held.kept:
+        recorder.note(f"could not keep the held slot (process {attempt.process_id}): {held.why}")
+        return outcome
+    process = held.process or {}
+    recorder.note(f"kept the held slot (process {attempt.process_id}) after: {outcome.reason}")
+    return Outcome(
+        OutcomeKind.RESERVED,
+        "reserved (finished with the page's own requests after the page failed: "
+        f"{outcome.reason}); the city e-mailed an activation link",
+        office_id=int(process.get("officeId") or attempt.office_id or 0) or None,
+        slot_ts=int(process.get("timestamp") or attempt.slot_ts or 0) or None,
+        process_id=attempt.process_id,
+        activation_deadline=activation_deadline(process),
+    )

@@ -30,6 +30,7 @@ from flows.timezone import BERLIN
 from .budget import RateBudget
 from .config import Settings
 from .db import open_database
+from .mailbox_watcher import MailboxWatcher
 from .models import Watch
 from .notifier import ConsoleNotifier, Notifier
 from .logs import remember_contact
@@ -79,6 +80,7 @@ class AgentService:
         self.pool: BrowserPool | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.watcher: Watcher | None = None
+        self.mailbox: MailboxWatcher | None = None  # reads the city's activation e-mail (MTA_IMAP_HOST set)
         self.settled: list[str] = []
         self.metrics: PrometheusMetrics | None = None
         self.ops: OpsServer | None = None  # /health, /ready, /metrics while running
@@ -111,6 +113,10 @@ class AgentService:
             logger.warning("settled {}", line)
         expire_past(sessions, date.today())
         self.prune_recordings()
+        if self.settings.mailbox_enabled:  # wrong credentials end the start here, before anything runs
+            mailbox = MailboxWatcher(self.settings, sessions, self.notifier, self.budget)
+            await mailbox.check_login()
+            self.mailbox = mailbox
         self._playwright_cm = async_playwright()
         self.playwright = await self._playwright_cm.__aenter__()
         self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
@@ -121,6 +127,8 @@ class AgentService:
         self.watcher = Watcher(self.settings, sessions, self.notifier, self.budget, self.pool,
                                selector_book(self.settings), self.scheduler, metrics=self.metrics)
         await self.watcher.refresh()
+        if self.mailbox is not None:
+            self.mailbox.start(self.pool)
         if schedule:
             s = self.settings
             self.scheduler.add_job(self.watcher.refresh, "interval", seconds=s.refresh_s, id="refresh-watches")
@@ -153,14 +161,17 @@ class AgentService:
         logger.info("health and metrics on {}/ready and /metrics", self.ops.url)
 
     async def stop(self) -> None:
-        """Reverse order: the endpoints, the watcher (a booking in flight finishes), the scheduler, pages, pool,
-        Playwright."""
+        """Reverse order: the endpoints, the watcher (a booking in flight finishes), the mailbox (an activation
+        in flight is dropped; its mail stays unseen for the next start), the scheduler, pages, pool, Playwright."""
         if self.ops is not None:
             await self.ops.stop()
             self.ops = None
         self._unmeter()
         if self.watcher is not None:
             await self.watcher.stop(self.settings.stop_grace_s)
+        if self.mailbox is not None:
+            await self.mailbox.stop()
+            self.mailbox = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.pool is not None:
@@ -200,7 +211,8 @@ class AgentService:
         queries = self.watcher.status() if self.watcher is not None else []
         return {"running": self.running, "budget": self.budget.state(), "queries": queries,
                 "warmPages": len(self.watcher.warm.pages) if self.watcher else 0,
-                "openContexts": self.pool.open_contexts if self.pool else 0}
+                "openContexts": self.pool.open_contexts if self.pool else 0,
+                "mailbox": self.mailbox.status() if self.mailbox else None}
 
     async def _set_state(self, watch_id: int, state: str, reason: str | None, only_from: tuple[str, ...]) -> WatchView:
         with self.sessions.begin() as session:

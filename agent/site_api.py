@@ -10,16 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from pydantic import BaseModel, Field, ValidationError
 
 from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 
-from .budget import CHECK, CircuitOpen, RateBudget
+from flows.request import Contact
+
+from .budget import BOOKING, CHECK, CircuitOpen, RateBudget
 
 
 @dataclass(frozen=True)
 class ProcessStatus:
-    status: str  # reserved | preconfirmed | confirmed | cancelled | gone | unknown
+    status: str  # reserved | preconfirmed | confirmed | cancelled | gone | refused | unknown
     detail: str = ""
+    process: dict | None = None  # the site's process JSON, when it sent one
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,23 @@ class SiteCatalogue:
 
     services: dict[int, int]
     offices_of: dict[int, set[int]]
+
+
+class _Service(BaseModel):
+    id: int = Field(ge=1, le=2**31 - 1)
+    maxQuantity: int | None = Field(1, ge=0, le=1000)  # noqa: N815 - the site's names
+
+
+class _Relation(BaseModel):
+    officeId: int = Field(ge=1, le=2**31 - 1)  # noqa: N815
+    serviceId: int = Field(ge=1, le=2**31 - 1)  # noqa: N815
+
+
+class _CatalogueBody(BaseModel):
+    """The part of ``offices-and-services/`` the agent reads, checked before it is believed."""
+
+    services: list[_Service]
+    relations: list[_Relation] = []
 
 
 class SiteUnavailable(Exception):
@@ -53,11 +74,11 @@ class SiteApi:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _send(self, method: str, endpoint: str, **kwargs: object) -> tuple[int, object]:
+    async def _send(self, method: str, endpoint: str, kind: str = CHECK, **kwargs: object) -> tuple[int, object]:
         """One budgeted request; (status, parsed body or None). Raises SiteUnavailable when unsent."""
         if self.budget is not None:
             try:
-                await self.budget.acquire(CHECK)
+                await self.budget.acquire(kind)
             except CircuitOpen as exc:
                 raise SiteUnavailable(SiteMeaning.RATE_LIMITED, str(exc)) from exc
         try:
@@ -80,11 +101,17 @@ class SiteApi:
         if what is not SiteMeaning.OK or not isinstance(body, dict) or not isinstance(body.get("services"), list):
             raise SiteUnavailable(what if what is not SiteMeaning.OK else SiteMeaning.FAILURE,
                                   f"could not read the site's catalogue: {describe(status, body)}")
-        services = {int(s["id"]): int(s.get("maxQuantity") or 1) for s in body["services"] if "id" in s}
+        try:
+            read = _CatalogueBody.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise SiteUnavailable(SiteMeaning.FAILURE, "the site's catalogue is not in the shape the agent knows "
+                                  f"({where}: {first['msg']}); the site may have changed") from None
         offices: dict[int, set[int]] = {}
-        for relation in body.get("relations", []):
-            offices.setdefault(int(relation["serviceId"]), set()).add(int(relation["officeId"]))
-        return SiteCatalogue(services, offices)
+        for relation in read.relations:
+            offices.setdefault(relation.serviceId, set()).add(relation.officeId)
+        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices)
 
     async def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
         return await self._status("GET", "appointment/", params={"processId": process_id, "authKey": auth_key})
@@ -92,14 +119,30 @@ class SiteApi:
     async def cancel(self, process_id: int, auth_key: str) -> ProcessStatus:
         return await self._status("POST", "cancel-appointment/", json={"processId": process_id, "authKey": auth_key})
 
-    async def _status(self, method: str, endpoint: str, **kwargs: object) -> ProcessStatus:
+    async def keep(self, process: dict, contact: Contact) -> ProcessStatus:
+        """Finish a held reservation whose page is gone, with the requests the city's page sends for the
+        remaining steps: ``update-appointment/`` with the contact, then ``preconfirm-appointment/``.
+
+        Both count as a booking in the budget. ``preconfirmed`` on success; ``refused`` with the site's
+        reason when it would not take them (the caller then gives the slot back)."""
+        ref = {"processId": process["processId"], "authKey": process["authKey"], "scope": process.get("scope") or {}}
+        contact_body = {**ref, "familyName": f"{contact.first_name} {contact.last_name}".strip(),
+                        "email": contact.email, "telephone": contact.telephone or None,
+                        "customTextfield": None, "customTextfield2": None}
+        updated = await self._status("POST", "update-appointment/", kind=BOOKING, json=contact_body)
+        if updated.process is None:
+            return updated if updated.status in ("gone", "unknown") else ProcessStatus("refused", updated.detail)
+        return await self._status("POST", "preconfirm-appointment/", kind=BOOKING, json=ref)
+
+    async def _status(self, method: str, endpoint: str, kind: str = CHECK, **kwargs: object) -> ProcessStatus:
         try:
-            status, body = await self._send(method, endpoint, **kwargs)
+            status, body = await self._send(method, endpoint, kind, **kwargs)
         except SiteUnavailable as exc:
             return ProcessStatus("unknown", str(exc))
         what = meaning(status, body)
         if what is SiteMeaning.PROCESS_GONE:
             return ProcessStatus("gone", "the site no longer knows the appointment (lapsed or cancelled)")
         if what is not SiteMeaning.OK or not isinstance(body, dict):
-            return ProcessStatus("unknown", describe(status, body))
-        return ProcessStatus(str(body.get("status", "unknown")))
+            refused = what in (SiteMeaning.REFUSED, SiteMeaning.NOT_RESERVED, SiteMeaning.NOT_PRECONFIRMED)
+            return ProcessStatus("refused" if refused else "unknown", describe(status, body))
+        return ProcessStatus(str(body.get("status", "unknown")), process=body)

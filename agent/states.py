@@ -25,6 +25,7 @@ class StreamStatus(_Named):
     WATCHING = "watching"
     BOOKING = "booking"
     RATE_LIMITED = "rate_limited"  # the site's limit (or our circuit): paused, not "no slots"
+    QUIET = "quiet"  # a planned quiet gap so the site's request counter resets: paused, not "no slots"
     SITE_ERROR = "site_error"  # maintenance, failures, a blocked IP
     TOKEN = "token"  # the captcha token was refused; renewing
     HANDOFF = "handoff"  # the captcha refuses automated browsers: the person finishes
@@ -60,6 +61,8 @@ class NoticeKind(_Named):
     SITE_ERROR = "site_error"
     FAILED = "failed"  # an attempt ended without a booking for a reason worth telling
     STOPPED = "stopped"  # the agent stopped while working for the person
+    ACTIVATED = "activated"  # the agent activated the reservation from the city's e-mail (with the .ics)
+    ACTIVATION_DUE = "activation_due"  # the activation deadline is near and no e-mail has come
 
     @property
     def is_trouble(self) -> bool:

@@ -26,6 +26,7 @@ from flows.locators import SelectorBook
 from .budget import POLL, RateBudget
 from .config import Settings
 from .metrics import NULL_METRICS, Metrics
+from .poll_page import Token, token_of
 from .pool import BrowserPool
 from .site_page import SitePage, SiteTrouble, StreamKey
 from .tracing import start_trace
@@ -71,6 +72,15 @@ class WarmPages:
                 self.pages[key] = page
             else:
                 await page.retire(self.pool)
+
+    def lend_token(self, margin_s: float) -> Token | None:
+        """The freshest token a warm page holds, if it is good for ``margin_s`` more seconds: the poller
+        uses it instead of earning its own (the token is the IP's, not the page's). The page keeps it."""
+        now = self.site_now()
+        fresh = [p for p in self.pages.values() if p.usable(self.pool, now, margin_s)]
+        if not fresh:
+            return None
+        return token_of(max(fresh, key=lambda p: p.token_seconds_left(now)))
 
     def take(self, key: StreamKey) -> SitePage | None:
         """Hand the query's warm page to a booking (it is no longer in the set), if a fresh one exists."""

@@ -88,9 +88,11 @@ class Watcher:
         self.metrics = metrics
         self.poll_page = PollPage(settings, pool, budget, book, metrics)
         self.warm = WarmPages(settings, pool, budget, book, site_now=self.poll_page.site_now, metrics=metrics)
+        self.poll_page.borrow = self.warm.lend_token
         self.queries: dict[StreamKey, QueryState] = {}
         self.stats = Stats()
         self.pattern: ReleasePattern = learn_from_db(sessions)
+        budget.release_hint = lambda now: self.pattern.seconds_to_window(now)
         self._page_lock = asyncio.Lock()  # polls and bookings take turns (one page action at a time)
         self._poll_tasks: dict[StreamKey, asyncio.Task] = {}
         self._side_tasks: set[asyncio.Task] = set()  # warm-page upkeep in progress
@@ -154,8 +156,13 @@ class Watcher:
         self.pattern = learn_from_db(self.sessions)
         self.warm.want(self.rank_for_warm_pages())
 
+    def _quiet(self) -> tuple[float, str]:
+        """The budget's quiet gap in force now, if any: (until, why)."""
+        until, why = self.budget.quiet_until()
+        return (until, why) if until > time.time() else (0.0, "")
+
     async def maintain_warm_pages(self) -> None:
-        if self._stopping or self.budget.circuit_open:
+        if self._stopping or self.budget.circuit_open or self._quiet()[0]:
             return
         self._side_tasks.add(asyncio.current_task())
         try:
@@ -186,10 +193,18 @@ class Watcher:
                 delay = self.interval()
                 if state.status is StreamStatus.RATE_LIMITED and self.budget.circuit_open:
                     delay = max(delay, self.budget.open_until - time.time())
+                quiet_until, _ = self._quiet()
+                if quiet_until:
+                    delay = max(delay, quiet_until - time.time() + 0.05)
                 self._arm(key, delay)
 
     async def poll_once(self, key: StreamKey) -> None:
         state = self.queries[key]
+        quiet_until, why = self._quiet()
+        if quiet_until:
+            until = datetime.fromtimestamp(quiet_until, BERLIN).strftime("%H:%M:%S")
+            state.status, state.detail = StreamStatus.QUIET, f"{why}; polling again at {until}"
+            return
         async with self._page_lock:
             try:
                 result = await state.poller.poll(self.poll_page, list(self.queries), self._wanted_days(state))
@@ -361,7 +376,7 @@ class Watcher:
                                        "it is settled with the site when the agent starts again")
             await asyncio.gather(*pending, return_exceptions=True)
         await self.warm.close()
-        await self.poll_page.retire()
+        await self.poll_page.close()
 
     def booking_in_flight(self) -> bool:
         return self._booking is not None

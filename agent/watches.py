@@ -17,15 +17,28 @@ def person_key(email: str) -> str:
     return "p-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
 
 
-def upsert_person(session: Session, contact: Contact, chat_id: int | None = None) -> Person:
-    key = person_key(contact.email)
+def upsert_person(session: Session, contact: Contact, chat_id: int | None = None, key: str | None = None) -> Person:
+    """The person's row, with the contact details given now (the latest ones win)."""
+    key = key or person_key(contact.email)
     person = session.scalars(select(Person).where(Person.key == key)).first()
     if person is None:
         person = Person(key=key, first_name=contact.first_name, last_name=contact.last_name, email=contact.email,
                         phone=contact.telephone, chat_id=chat_id)
         session.add(person)
         session.flush()
+    elif contact.email:
+        person.first_name, person.last_name = contact.first_name, contact.last_name
+        person.email, person.phone = contact.email, contact.telephone
+        person.chat_id = chat_id if chat_id is not None else person.chat_id
     return person
+
+
+def contact_of(session: Session, key: str) -> Contact | None:
+    """The stored contact details of a person (to finish a booking whose page was lost)."""
+    person = session.scalars(select(Person).where(Person.key == key)).first()
+    if person is None or not person.email:
+        return None
+    return Contact(person.first_name, person.last_name, person.email, person.phone or "")
 
 
 def add_watch(sessions: sessionmaker[Session], contact: Contact, service_id: int, office_ids: list[int],

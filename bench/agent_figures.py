@@ -4,8 +4,9 @@
     .venv/bin/python bench/agent_figures.py --part upkeep --minutes 9  # token upkeep and poll period, 1 and 10 queries
     .venv/bin/python bench/agent_figures.py --part flags               # Chromium memory switches, poll page + 2 warm pages
 
-Memory: Chromium's PSS (all its processes, shared pages split) plus the agent's RSS, once every query
-has polled twice and the warm pages are ready. Upkeep and period run in real time at the default
+Memory: Chromium's PSS (all the agent's Chromium processes, shared pages split) plus the agent's RSS,
+once every query has polled twice and the warm pages are ready; in brackets the peak of Chromium's PSS
+over the whole run (a token renewal opens a page for a few seconds). Upkeep and period run in real time at the default
 budget (6 requests per minute): captcha-related requests per minute, and seconds between two polls
 of one query.
 """
@@ -28,7 +29,7 @@ from agent.db import open_database  # noqa: E402
 from agent.notifier import MemoryNotifier  # noqa: E402
 from agent.service import AgentService  # noqa: E402
 from agent.watches import add_watch  # noqa: E402
-from bench.memory import chromium_rss_mib, own_rss_mib  # noqa: E402
+from bench.memory import PeakSampler, chromium_rss_mib, own_rss_mib  # noqa: E402
 from flows.request import Contact  # noqa: E402
 from replica.page import PAGE_PATH  # noqa: E402
 from replica.server import ReplicaServer  # noqa: E402
@@ -63,32 +64,33 @@ async def measure_memory(watches: int, queries: int, warm_pages: int, flags: lis
                                 chromium_extra_args=flags or [])
         sessions = open_database(settings.database_url)
         add_watches(sessions, site, watches, queries, "auto")
-        async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
-            watcher = agent.watcher
-            wanted_warm = min(warm_pages, queries)
-            while not (all(s.poller.polls >= 2 for s in watcher.queries.values())
-                       and len(watcher.warm.pages) == wanted_warm):
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(2)
-            samples = []
-            for _ in range(5):
-                samples.append((chromium_rss_mib(), own_rss_mib()))
-                await asyncio.sleep(0.5)
-            chromium = statistics.median(s[0] for s in samples)
-            own = statistics.median(s[1] for s in samples)
-            return chromium, own, len(watcher.queries), agent.pool.open_contexts
+        with PeakSampler(0.2) as peak:
+            async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
+                watcher = agent.watcher
+                wanted_warm = min(warm_pages, queries)
+                while not (all(s.poller.polls >= 2 for s in watcher.queries.values())
+                           and len(watcher.warm.pages) == wanted_warm):
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(2)
+                samples = []
+                for _ in range(5):
+                    samples.append((chromium_rss_mib(), own_rss_mib()))
+                    await asyncio.sleep(0.5)
+                chromium = statistics.median(s[0] for s in samples)
+                own = statistics.median(s[1] for s in samples)
+                return chromium, own, len(watcher.queries), agent.pool.open_contexts, peak.peak
 
 
 async def part_memory() -> None:
-    print("watches  queries  warm cap  contexts  Chromium PSS  agent RSS  total")
+    print("watches  queries  warm cap  contexts  Chromium PSS  agent RSS  total     (Chromium peak while renewing)")
     for cap in (2, 0):
         for queries in (1, 10):
             for watches in (1, 10, 100):
                 if watches < queries:
                     continue
-                chromium, own, streams, contexts = await measure_memory(watches, queries, cap)
+                chromium, own, streams, contexts, peak = await measure_memory(watches, queries, cap)
                 print(f"{watches:7d}  {streams:7d}  {cap:8d}  {contexts:8d}  {chromium:9.0f} MiB  {own:5.0f} MiB"
-                      f"  {chromium + own:5.0f} MiB", flush=True)
+                      f"  {chromium + own:5.0f} MiB  ({peak:.0f} MiB)", flush=True)
 
 
 async def part_flags() -> None:
@@ -101,7 +103,7 @@ async def part_flags() -> None:
     }
     print("flags                                        Chromium PSS  agent RSS  (100 watches, 10 queries, cap 2)")
     for name, flags in candidates.items():
-        chromium, own, _, _ = await measure_memory(100, 10, 2, flags)
+        chromium, own, _, _, _ = await measure_memory(100, 10, 2, flags)
         print(f"{name:44s} {chromium:9.0f} MiB  {own:5.0f} MiB", flush=True)
 
 

@@ -27,16 +27,36 @@ def pss_kib(pid: int) -> int:
     return _proc_kib(pid, "smaps_rollup", "Pss")
 
 
-def chromium_rss_mib() -> float:
-    """Total PSS of all Chromium processes (RSS would count shared pages once per process)."""
-    total = 0
+def _own_descendants() -> list[int]:
+    """Processes below this one (found by parentage: other work on the machine runs Chromium too)."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() in ("chromium", "chrome"):
-                    total += pss_kib(int(entry.name))
-            except (FileNotFoundError, PermissionError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError, PermissionError):
                 continue
+    root, found = os.getpid(), []
+    for pid in parents:
+        cursor, seen = pid, set()
+        while cursor in parents and cursor not in seen:
+            seen.add(cursor)
+            cursor = parents[cursor]
+            if cursor == root:
+                found.append(pid)
+                break
+    return found
+
+
+def chromium_rss_mib() -> float:
+    """Total PSS of this process's Chromium processes (RSS would count shared pages once per process)."""
+    total = 0
+    for pid in _own_descendants():
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() in ("chromium", "chrome"):
+                total += pss_kib(pid)
+        except (FileNotFoundError, PermissionError):
+            continue
     return total / 1024
 
 

@@ -51,6 +51,9 @@ class BookingObserver:
 
     def slot_taken(self, office_id: int, slot_ts: int) -> None: ...
 
+    def reserve_refused(self, office_id: int, slot_ts: int, codes: list[str]) -> None:
+        """The reserve was answered with an error: nothing is held."""
+
     def note(self, message: str) -> None: ...
 
     def captcha_solved(self, method: str, seconds: float) -> None: ...
@@ -318,6 +321,7 @@ class BookingFlow:
                                                        f"{tries} matching slots were taken by others first"))
                             continue
                         if answer.error_codes:
+                            self.observer.reserve_refused(office, ts, answer.error_codes)
                             raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, "the site refused the reservation: "
                                                    + ", ".join(answer.error_codes)))
                         process = answer.body if isinstance(answer.body, dict) else {}

@@ -27,7 +27,7 @@ async def activate(page: Page, book: SelectorBook, api_url: str, link: str) -> O
     await locate.find("booked_notice")
     return Outcome(OutcomeKind.CONFIRMED, "the appointment is booked", office_id=body.get("officeId"),
                    office_name=body.get("officeName"), slot_ts=int(body["timestamp"]),
-                   process_id=int(body["processId"]))
+                   process_id=int(body["processId"]), ics=body.get("icsContent") or None)
 
 
 @dataclass(frozen=True)

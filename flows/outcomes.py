@@ -34,6 +34,7 @@ class Outcome:
     activation_deadline: float | None = None
     handoff_link: str | None = None
     diff: list[str] = field(default_factory=list)
+    ics: str | None = None  # the calendar file the site returns with a confirmed appointment
 
     def to_json(self) -> dict:
         data = asdict(self)

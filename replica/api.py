@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from .bookings import encode_link_payload
 from .clock import BERLIN
 from .errors import ApiError, raise_if
+from .mail import activation_message
 from .page import PAGE_PATH
 from .records import activation_mail
 from .parsing import int_list, iso_date, positive_int, valid_email, valid_phone
@@ -227,7 +229,13 @@ async def preconfirm_appointment(request: Request) -> JSONResponse:
     when = datetime.fromtimestamp(process.timestamp, BERLIN).strftime("%d.%m.%Y um %H:%M Uhr")
     office = replica.catalog.offices[process.office_id].name
     replica.outbox.send(activation_mail(process.email, process.process_id, office, when, link, replica.clock.now()))
-    return JSONResponse(replica.desk.to_json(process))
+    answer = replica.desk.to_json(process)
+    if not replica.settings.mail_url:
+        return JSONResponse(answer)
+    message = activation_message(replica.settings.mail_from, process.email, process.family_name, office,
+                                 process.timestamp, link, replica.settings.activation_duration_min, replica.clock.now())
+    # after the answer, as the city's mail queue sends it
+    return JSONResponse(answer, background=BackgroundTask(replica.deliver_mail, process.process_id, message))
 
 
 async def confirm_appointment(request: Request) -> JSONResponse:

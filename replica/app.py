@@ -62,7 +62,7 @@ class ApiGuard(BaseHTTPMiddleware):
         if fault is not None and fault.kind == "expire_tokens":
             replica.captcha.expire_issued_tokens()
         elif fault is not None and fault.kind != "hold_answer":
-            return await _faulty_answer(fault.kind, replica)
+            return await _faulty_answer(fault.kind, replica, fault.body)
         if replica.faults.latency_s:
             await asyncio.sleep(replica.faults.latency_s)
         decision = replica.limiter.hit(ip)
@@ -84,7 +84,9 @@ async def _broken_body():
     raise ConnectionResetError("fault injection: connection reset mid-answer")
 
 
-async def _faulty_answer(kind: str, replica: Replica) -> Response:
+async def _faulty_answer(kind: str, replica: Replica, body: object = None) -> Response:
+    if kind == "malformed":
+        return JSONResponse(body)
     if kind == "error500":
         return ApiError("internalError").response()
     if kind == "maintenance":

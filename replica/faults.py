@@ -8,7 +8,8 @@ Kinds: ``error500`` (internalError), ``maintenance`` (503 serviceUnavailable),
 ``rate_limit`` (429 rateLimitExceeded, a "storm"), ``reset`` (the connection
 breaks mid-answer), ``timeout`` (the request hangs ``fault_hang_s``, unprocessed),
 ``hold_answer`` (processed, the answer held ``fault_hang_s``), ``expire_tokens``
-(every captcha token issued so far expires, then the request proceeds).
+(every captcha token issued so far expires, then the request proceeds), ``malformed`` (a 200 answer
+whose JSON body is ``body``: what a redesigned or broken API could send).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-FaultKind = Literal["error500", "maintenance", "rate_limit", "reset", "timeout", "hold_answer", "expire_tokens"]
+FaultKind = Literal["error500", "maintenance", "rate_limit", "reset", "timeout", "hold_answer", "expire_tokens",
+                    "malformed"]
 FAULT_KINDS: tuple[str, ...] = ("error500", "maintenance", "rate_limit", "reset", "timeout", "hold_answer",
-                                "expire_tokens")
+                                "expire_tokens", "malformed")
 # Kinds that let the request through: hold_answer (the site acts, its answer is
 # held ``fault_hang_s``), expire_tokens (captcha tokens issued so far expire first).
 PASS_THROUGH = ("hold_answer", "expire_tokens")
@@ -31,6 +33,7 @@ class FaultRule:
     path: str = ""
     count: int | None = None
     until: float | None = None
+    body: object = None  # the JSON a ``malformed`` answer carries
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

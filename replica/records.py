@@ -36,6 +36,18 @@ class Mail:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """An activation mail handed to the configured mail server (wall time, for end-to-end figures)."""
+
+    process_id: int
+    at: float
+    error: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 class RequestLog:
     def __init__(self) -> None:
         self._items: list[LoggedRequest] = []
@@ -57,7 +69,12 @@ class RequestLog:
 class Outbox:
     def __init__(self) -> None:
         self._mails: list[Mail] = []
+        self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
+
+    def delivered(self, delivery: Delivery) -> None:
+        with self._lock:
+            self.deliveries.append(delivery)
 
     def send(self, mail: Mail) -> None:
         with self._lock:
@@ -77,16 +94,17 @@ class Outbox:
     def clear(self) -> None:
         with self._lock:
             self._mails.clear()
+            self.deliveries.clear()
 
 
 def activation_mail(to: str, process_id: int, office_name: str, when: str, link: str, now: float) -> Mail:
-    """The e-mail the city sends after preconfirmation (German, with the activation link)."""
+    """The e-mail the city sends after preconfirmation, as the outbox keeps it (the real message, with its
+    HTML part, is built by ``replica/mail.py`` when a mail server is configured)."""
     body = (
         "Guten Tag,\n\n"
-        f"Sie haben einen Termin am {when} im {office_name} reserviert.\n"
-        "Bitte aktivieren Sie Ihren Termin über den folgenden Link:\n\n"
+        f"Ihr Termin am {when} im {office_name} ist erst verbindlich reserviert, wenn Sie ihn bestätigen:\n\n"
         f"{link}\n\n"
-        "Ohne Aktivierung verfällt die Reservierung.\n"
+        "Ohne Bestätigung wird die Terminanfrage gelöscht.\n"
     )
-    return Mail(time=now, to=to, subject="Bitte aktivieren Sie Ihren Termin", body=body, link=link,
+    return Mail(time=now, to=to, subject="Aktivierungslink für Ihren Termin", body=body, link=link,
                 process_id=process_id)

@@ -93,7 +93,7 @@ def apply_faults(replica: Replica, body: dict) -> None:
     for rule in body.get("rules", []):
         until = replica.clock.now() + float(rule["forS"]) if rule.get("forS") is not None else None
         replica.faults.add(FaultRule(kind=rule.get("kind", ""), path=rule.get("path", ""), count=rule.get("count"),
-                                     until=until))
+                                     until=until, body=rule.get("body")))
     if "maintenance" in body:
         replica.switches.maintenance = bool(body["maintenance"])
     if "blacklist" in body:

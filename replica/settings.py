@@ -59,6 +59,11 @@ class ReplicaSettings(BaseSettings):
     max_future_days: int = 182
     mails_per_address: int = Field(3, description="live processes one e-mail may hold")
 
+    # The activation e-mail (replica/mail.py): delivered when a server is named, always kept in the outbox.
+    mail_url: str = Field("", description="lmtp://host:port or smtp://host:port; empty: outbox only")
+    mail_from: str = Field("Terminvereinbarung <noreply@replica.invalid>",
+                           description="the sender of the city's mails is configuration there, not code")
+
     # Faults: how long a "timeout" fault holds a request before answering.
     fault_hang_s: float = 120.0
 

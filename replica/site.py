@@ -7,6 +7,7 @@ layer (``replica/app.py``) only translates requests into calls on it.
 from __future__ import annotations
 
 import random
+from time import time as wall_time
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -17,7 +18,8 @@ from .friendly import FriendlyCaptcha
 from .catalog import Catalog, munich_catalog
 from .clock import BERLIN, ReplicaClock
 from .ratelimit import RateLimiter
-from .records import Outbox, RequestLog
+from .mail import deliver
+from .records import Delivery, Outbox, RequestLog
 from .settings import ReplicaSettings
 
 
@@ -50,6 +52,16 @@ class Replica:
         if not self.settings.captcha_enabled:
             for office in self.catalog.offices.values():
                 office.captcha_required = False
+
+    def deliver_mail(self, process_id: int, message) -> None:
+        """Hand an activation mail to ``settings.mail_url`` (runs after the API answer, in a worker thread);
+        the delivery is recorded with the wall time it completed."""
+        try:
+            deliver(message, self.settings.mail_url)
+        except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+            self.outbox.delivered(Delivery(process_id, wall_time(), f"{type(exc).__name__}: {exc}"))
+            return
+        self.outbox.delivered(Delivery(process_id, wall_time()))
 
     def set_captcha_required(self, required: bool, office_ids: list[int] | None = None) -> None:
         for office in self.catalog.offices.values():

@@ -23,6 +23,13 @@ def no_process_left_behind():
     assert not left, f"processes left behind by the tests: {descendants()}"
 
 
+@pytest.fixture(autouse=True)
+def own_data_directory(tmp_path_factory, monkeypatch):
+    """Each test has its own data directory: the shared rate-budget books (and anything else kept there)
+    never carry from one test to the next, nor from a person's own ``~/.local/share/mta``."""
+    monkeypatch.setenv("MTA_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
 # Tests lower the proof-of-work cost only through this named setting.
 TEST_ALTCHA_COST = 10
 

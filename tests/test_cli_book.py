@@ -42,6 +42,29 @@ def test_invalid_requests_are_refused_before_any_browser_starts(server, replica,
     assert {r.path.rsplit("/", 2)[-2] for r in replica.requests.all()} <= {"offices-and-services"}
 
 
+@pytest.mark.parametrize(("fault", "outcome", "words"), [
+    ("maintenance", "site_error", "maintenance"),
+    ("rate_limit", "rate_limited", "pause"),
+    ("error500", "site_error", "500"),
+])
+def test_a_site_failing_before_the_flow_is_an_outcome_with_an_attempt(server, replica, tmp_path, fault, outcome,
+                                                                       words) -> None:
+    """Never "unknown service; known: []": the catalogue read failed, and the attempt says why."""
+    from agent.db import open_database
+    from agent.models import Attempt
+    from replica.faults import FaultRule
+
+    replica.faults.add(FaultRule(kind=fault, path="offices-and-services"))
+    done = mta(server, tmp_path, "book", "--service", "1063453", "--json", *CONTACT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == outcome and words in result["reason"]
+    assert "unknown service" not in done.stdout + done.stderr
+    with open_database(f"sqlite:///{tmp_path / 'mta.db'}")() as session:
+        [attempt] = session.query(Attempt).all()
+    assert attempt.outcome == outcome and attempt.phase == "closed"
+
+
 @pytest.mark.browser
 def test_json_output_for_scripts(server, replica, tmp_path) -> None:
     replica.clock.unfreeze()

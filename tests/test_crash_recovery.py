@@ -25,14 +25,14 @@ BOOK = ["book", "--service", "1063453", "--office", "102522", "--json",
         "--first-name", "Erika", "--last-name", "Mustermann", "--email", "erika@example.org"]
 
 
-def start_mta(server, tmp_path: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "WARNING"}
+def start_mta(server, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "WARNING", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "agent.cli", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def run_mta(server, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    process = start_mta(server, tmp_path, *args)
+def run_mta(server, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    process = start_mta(server, tmp_path, *args, env=env)
     out, err = process.communicate(timeout=120)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
@@ -120,7 +120,8 @@ def test_killed_between_reserve_and_saving_its_answer(site, tmp_path) -> None:
 
     again = run_mta(server, tmp_path, *BOOK)
     assert again.returncode == 2
-    assert "may still hold a slot" in again.stderr
+    refusal = json.loads(again.stdout)  # --json: the refusal, too, is one JSON object
+    assert refusal["outcome"] == "refused" and "may still hold a slot" in refusal["reason"]
     assert len(live_for(replica)) == 1  # never two for the person
     [first] = attempts_of(tmp_path)
     assert first.outcome == "timeout" and "orphan reservation" in first.reason
@@ -140,9 +141,11 @@ def test_killed_between_reserve_and_saving_its_answer(site, tmp_path) -> None:
     assert [p.timestamp for p in replica.desk.live_processes()] == [slot_b]
 
 
-def test_killed_after_reserve_was_saved(site, tmp_path) -> None:
+def test_killed_after_reserve_was_saved_keeps_the_same_slot(site, tmp_path) -> None:
+    """The held slot is finished with the page's own requests on restart, not given back for another."""
     server, replica = site
-    replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9), berlin_slot(replica, 2, 10)])
+    slot_a = berlin_slot(replica, 2, 9)
+    replica.desk.add_slots(102522, [slot_a, berlin_slot(replica, 2, 10)])
     hang = FaultRule(kind="timeout", path="update-appointment", count=1)
     replica.faults.add(hang)
     process = start_mta(server, tmp_path, *BOOK)
@@ -150,10 +153,88 @@ def test_killed_after_reserve_was_saved(site, tmp_path) -> None:
     assert killed.process_id is not None and killed.auth_key
 
     again = run_mta(server, tmp_path, *BOOK)
-    assert again.returncode == 0, again.stdout + again.stderr
-    first, second = attempts_of(tmp_path)
-    assert first.outcome == "timeout" and "given back" in first.reason and first.process_status == "cancelled"
-    assert second.outcome == "reserved"
+    assert again.returncode == 2, again.stdout + again.stderr  # the person now holds it: no second booking
+    assert "slot was kept" in again.stderr and "already holds process" in json.loads(again.stdout)["reason"]
+    [first] = attempts_of(tmp_path)
+    assert first.outcome == "reserved" and first.process_status == "preconfirmed" and first.phase == "closed"
+    assert first.activation_deadline
     [live] = live_for(replica)
-    assert live.process_id == second.process_id != first.process_id
-    assert replica.desk.processes[first.process_id].status == "cancelled"
+    assert (live.process_id, live.timestamp, live.status) == (first.process_id, slot_a, "preconfirmed")
+    assert live.email == "erika@example.org"
+    assert [m for m in replica.outbox.all() if m.to == "erika@example.org"]  # the activation mail went out
+
+
+def test_chromium_killed_between_reserve_and_preconfirm_keeps_the_slot(site, tmp_path) -> None:
+    """The browser dies while the attempt holds a slot: the same run finishes it without a page."""
+    from tests.proc_helpers import descendants
+
+    server, replica = site
+    slot_a = berlin_slot(replica, 2, 9)
+    replica.desk.add_slots(102522, [slot_a, berlin_slot(replica, 2, 10)])
+    hang = FaultRule(kind="timeout", path="update-appointment", count=1)
+    replica.faults.add(hang)
+    process = start_mta(server, tmp_path, *BOOK)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        attempt = first_attempt(tmp_path)
+        if attempt is not None and attempt.phase == "reserved" and hang.count == 0:
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        raise AssertionError("the attempt never held a slot")
+    browsers = [pid for pid, name in descendants(process.pid).items() if "chrom" in name]
+    assert browsers
+    for pid in browsers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    result = json.loads(out)
+    assert result["outcome"] == "reserved" and "page's own requests" in result["reason"]
+    [first] = attempts_of(tmp_path)
+    assert first.process_status == "preconfirmed" and first.phase == "closed"
+    [live] = live_for(replica)
+    assert (live.process_id, live.timestamp, live.status) == (first.process_id, slot_a, "preconfirmed")
+
+
+def test_an_unanswered_reserve_blocks_a_second_booking(site, tmp_path) -> None:
+    """No crash at all: the site holds the reserve answer until the flow gives up. The attempt records an
+    orphan, and a second booking for the person is refused while the site may still hold the slot."""
+    server, replica = site
+    replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9), berlin_slot(replica, 2, 10)])
+    replica.faults.add(FaultRule(kind="hold_answer", path="reserve-appointment", count=1))
+    replica.settings.fault_hang_s = 40  # the answer comes after the flow gave up waiting
+    first = run_mta(server, tmp_path, *BOOK, env={"MTA_STEP_TIMEOUT_S": "8", "MTA_BUDGET_REQUESTS": "3",
+                                                  "MTA_BUDGET_WINDOW_S": "10"})  # gives up after ~18 s
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert json.loads(first.stdout)["outcome"] == "timeout"
+    [attempt] = attempts_of(tmp_path)
+    assert "orphan reservation" in attempt.reason and attempt.phase == "closed"
+    second = run_mta(server, tmp_path, *BOOK)
+    assert second.returncode == 2 and "may still hold a slot" in json.loads(second.stdout)["reason"]
+    assert len(live_for(replica)) == 1  # never two live processes for the person
+
+
+def test_playwright_work_files_stay_private_and_a_crash_leaves_none(site, tmp_path) -> None:
+    """Trace parts hold the form's entries: they live in the recordings (0700), not the system temp folder,
+    and what a killed process left is removed by the next start."""
+    server, replica = site
+    replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9)])
+    hang = FaultRule(kind="timeout", path="preconfirm-appointment", count=1)
+    replica.faults.add(hang)
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    process = start_mta(server, tmp_path, *BOOK, env={"TMPDIR": str(system_tmp)})
+    kill_when(process, tmp_path, lambda a: hang.count == 0 and a.phase == "reserved", replica)
+    work = tmp_path / "recordings" / ".playwright"
+    [left] = list(work.iterdir())
+    assert oct(work.stat().st_mode & 0o777) == "0o700" and oct(left.stat().st_mode & 0o777) == "0o700"
+    assert any(left.rglob("*")), "the trace's parts were written to the private folder"
+    for path in system_tmp.rglob("*"):
+        assert not path.is_file() or b"erika@example.org" not in path.read_bytes(), path
+
+    run_mta(server, tmp_path, *BOOK, env={"TMPDIR": str(system_tmp)})
+    assert not left.exists()  # the dead process's parts are gone

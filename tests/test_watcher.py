@@ -176,12 +176,13 @@ async def test_a_poll_held_by_the_budget_never_carries_an_expired_token(server, 
         page = PollPage(settings, pool, budget, selector_book(settings))
         await page.ensure_ready([key])
         # wait until the token has 2.5 s left: fresh by the 1 s margin…
-        await asyncio.sleep(max(0.0, page.current.catalogue.token_expires_at - page.site_now() - 2.5))
+        await asyncio.sleep(max(0.0, page.token.expires_at - page.site_now() - 2.5))
         # …while the budget's window is full, so this poll must wait about 4 s first
         now = budget.clock()
-        budget.sent.extend([(now, "poll")] * settings.budget_requests)
+        with budget.ledger.hold() as books:
+            books.sent.extend([(now, "poll")] * settings.budget_requests)
         result = await QueryPoller(key).poll(page, [key])
-        await page.retire()
+        await page.close()
         await pool.close()
     assert isinstance(result.slots, set)
     calendars = api_log(replica, "available-calendar")

@@ -27,7 +27,12 @@ def person(n: int) -> Contact:
 
 
 def watcher_settings(server, tmp: Path, **overrides):
-    return agent_settings(server, tmp, **{**FAST_BUDGET, **overrides})
+    """Agent settings with compressed windows, and the replica's limiter compressed to match (the city's
+    counter lapses after its TTL of silence; agent and site agree on it, as on the live site)."""
+    settings = agent_settings(server, tmp, **{**FAST_BUDGET, **overrides})
+    server.replica.limiter.window_s = settings.site_window_s
+    server.replica.limiter.limit = settings.site_limit
+    return settings
 
 
 def add(sessions, replica, n: int, offices: list[int], service: int = 1063453, mode: str = "auto", **kw) -> int:

@@ -15,7 +15,7 @@ from rich.table import Table
 from ..config import Settings, get_settings
 from ..logs import remember_contact, setup_logging
 from ..watches import person_key
-from . import app, console, err, fail
+from . import COUNT_MAX, ID_MAX, app, console, err, fail
 
 
 def _person(settings: Settings, email: str, person: str | None) -> str:
@@ -28,13 +28,13 @@ def _person(settings: Settings, email: str, person: str | None) -> str:
 
 @app.command()
 def book(
-    service: int = typer.Option(..., help="service id, e.g. 1063453 (Reisepass)"),
-    office: list[int] = typer.Option([], help="acceptable office id (repeat); default: any office of the service"),
+    service: int = typer.Option(..., min=1, max=ID_MAX, help="service id, e.g. 1063453 (Reisepass)"),
+    office: list[int] = typer.Option([], min=1, max=ID_MAX, help="acceptable office id (repeat); default: any office of the service"),
     date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"], help="first acceptable day"),
     date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="last acceptable day"),
     time_window: str = typer.Option("00:00-23:59", "--time", help="acceptable start times, HH:MM-HH:MM (Munich)"),
     weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so", help="acceptable weekdays, e.g. mo,di,mi"),
-    count: int = typer.Option(1, help="number of persons / documents"),
+    count: int = typer.Option(1, min=1, max=COUNT_MAX, help="number of persons / documents"),
     first_name: str = typer.Option(None, help="default: MTA_CONTACT_FIRST_NAME"),
     last_name: str = typer.Option(None, help="default: MTA_CONTACT_LAST_NAME"),
     email: str = typer.Option(None, help="default: MTA_CONTACT_EMAIL"),
@@ -50,7 +50,7 @@ def book(
     from ..db import open_database
     from ..progress import ConsoleProgress
     from ..recovery import settle_unfinished
-    from ..runner import budget_for, run_booking
+    from ..runner import budget_for, record_unstarted, run_booking
     from ..site_api import SiteApi, SiteUnavailable
 
     settings = get_settings()
@@ -76,7 +76,10 @@ def book(
 
     async def main():
         async with SiteApi(settings.api_url, budget) as api:
-            known = await api.catalogue()  # unknown service or office: refused before any browser starts
+            try:
+                known = await api.catalogue()  # unknown service or office: refused before any browser starts
+            except SiteUnavailable as exc:  # an outcome like any other: recorded, never "unknown service"
+                return record_unstarted(settings, open_database(settings.database_url), request, exc)
             request.validate(today, known.services, known.offices_of)
             sessions = open_database(settings.database_url)
             for line in await settle_unfinished(sessions, api):
@@ -90,9 +93,6 @@ def book(
         result = asyncio.run(main())
     except InvalidRequest as exc:
         fail(str(exc))
-        return
-    except SiteUnavailable as exc:
-        fail(f"{exc}; nothing was booked (check MTA_API_URL, or try again later)", code=1)
         return
     except BookingBlocked as exc:
         fail(str(exc))
@@ -149,7 +149,7 @@ def _refuse_bad_link(link: str) -> None:
     from flows.links import BadLink, parse_link
 
     try:
-        parse_link(link)
+        parse_link(link, get_settings().booking_url)
     except BadLink as exc:
         fail(str(exc))
 
@@ -157,13 +157,16 @@ def _refuse_bad_link(link: str) -> None:
 @app.command()
 def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
     """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
-    from flows.follow_up import activate as activate_flow
+    from flows.links import parse_link
 
-    from ..runner import selector_book
+    from ..activation import activate_link, record_activation
+    from ..db import open_database
+    from ..runner import budget_for
 
     _refuse_bad_link(link)
-    outcome = _with_page(lambda page, s: activate_flow(page, selector_book(s), s.api_url, link))
-    _mark_process(link, "confirmed" if outcome.kind.value == "confirmed" else None)
+    settings = get_settings()
+    outcome = asyncio.run(activate_link(settings, link, budget_for(settings)))  # the mailbox watcher's path too
+    record_activation(open_database(settings.database_url), parse_link(link)[0], outcome)
     colour = "green" if outcome.kind.succeeded else "red"
     console.print(f"[bold {colour}]{outcome.kind.value}[/]: {outcome.reason}")
     raise typer.Exit(0 if outcome.kind.succeeded else 1)
@@ -185,28 +188,18 @@ def cancel(link: str = typer.Argument(..., help="the manage (or activation) link
     raise typer.Exit(0 if result.cancelled else 1)
 
 
-def _mark_process(link: str, status: str | None) -> None:
+def _mark_process(link: str, status: str) -> None:
     """Record in the attempts what happened to the process behind a link."""
-    from sqlalchemy import select
-
     from flows.links import parse_link
 
+    from ..activation import mark_process
     from ..db import open_database
-    from ..models import Attempt
 
-    if status is None:
-        return
-    process_id, _ = parse_link(link)
-    sessions = open_database(get_settings().database_url)
-    with sessions.begin() as session:
-        for attempt in session.scalars(select(Attempt).where(Attempt.process_id == process_id)):
-            attempt.process_status = status
-            if status == "confirmed":
-                attempt.outcome = "confirmed"
+    mark_process(open_database(get_settings().database_url), parse_link(link)[0], status)
 
 
 @app.command()
-def attempts(limit: int = typer.Option(20, help="how many, newest first")) -> None:
+def attempts(limit: int = typer.Option(20, min=1, max=10_000, help="how many, newest first")) -> None:
     """List recent booking attempts."""
     from sqlalchemy import select
 
@@ -224,8 +217,8 @@ def attempts(limit: int = typer.Option(20, help="how many, newest first")) -> No
 
 @app.command()
 def trace(
-    attempt_id: int = typer.Argument(..., help="attempt id (see mta attempts)"),
-    port: int = typer.Option(9322, help="port of the trace viewer (0 = any free port)"),
+    attempt_id: int = typer.Argument(..., min=1, max=ID_MAX, help="attempt id (see mta attempts)"),
+    port: int = typer.Option(9322, min=0, max=65535, help="port of the trace viewer (0 = any free port)"),
     host: str = typer.Option(None, help="address to serve on (default: MTA_TRACE_VIEWER_HOST, loopback)"),
 ) -> None:
     """Open an attempt's Playwright trace in the trace viewer (served on a port)."""

@@ -22,7 +22,7 @@ def version() -> None:
 
 @app.command()
 def replica(
-    port: int = typer.Option(8765, help="port to listen on"),
+    port: int = typer.Option(8765, min=0, max=65535, help="port to listen on"),
     host: str = typer.Option("127.0.0.1", help="address to bind (loopback by default)"),
     seed_slots: bool = typer.Option(True, help="release a reproducible scatter of slots"),
     no_captcha: bool = typer.Option(False, "--no-captcha", help="switch the captcha off for every office"),

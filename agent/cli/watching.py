@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..config import get_settings
 from ..logs import remember_contact
-from . import app, console, fail
+from . import COUNT_MAX, ID_MAX, app, console, fail
 
 
 watch_app = typer.Typer(help="Watches: what to look for, per person.", no_args_is_help=True)
@@ -19,13 +19,13 @@ app.add_typer(watch_app, name="watch")
 
 @watch_app.command("add")
 def watch_add(
-    service: int = typer.Option(..., help="service id, e.g. 1063453 (Reisepass)"),
-    office: list[int] = typer.Option([], help="acceptable office id (repeat); default: any"),
+    service: int = typer.Option(..., min=1, max=ID_MAX, help="service id, e.g. 1063453 (Reisepass)"),
+    office: list[int] = typer.Option([], min=1, max=ID_MAX, help="acceptable office id (repeat); default: any"),
     date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"]),
     date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"]),
     time_window: str = typer.Option("00:00-23:59", "--time"),
     weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so"),
-    count: int = typer.Option(1),
+    count: int = typer.Option(1, min=1, max=COUNT_MAX, help="number of persons / documents"),
     mode: str = typer.Option("auto", help="auto (book) or notify (only tell)"),
     first_name: str = typer.Option(None), last_name: str = typer.Option(None),
     email: str = typer.Option(None), phone: str = typer.Option(None),
@@ -93,21 +93,37 @@ def _watch_command(action: str, watch_id: int) -> None:
 
 
 @watch_app.command("pause")
-def watch_pause(watch_id: int = typer.Argument(..., min=1, help="watch id (see mta watch list)")) -> None:
+def watch_pause(watch_id: int = typer.Argument(..., min=1, max=ID_MAX, help="watch id (see mta watch list)")) -> None:
     """Pause a watch: it is not polled or booked until resumed."""
     _watch_command("pause", watch_id)
 
 
 @watch_app.command("resume")
-def watch_resume(watch_id: int = typer.Argument(..., min=1, help="watch id (see mta watch list)")) -> None:
+def watch_resume(watch_id: int = typer.Argument(..., min=1, max=ID_MAX, help="watch id (see mta watch list)")) -> None:
     """Resume a paused watch."""
     _watch_command("resume", watch_id)
 
 
 @watch_app.command("delete")
-def watch_delete(watch_id: int = typer.Argument(..., min=1, help="watch id (see mta watch list)")) -> None:
+def watch_delete(watch_id: int = typer.Argument(..., min=1, max=ID_MAX, help="watch id (see mta watch list)")) -> None:
     """Delete a watch (its attempts stay on record)."""
     _watch_command("delete", watch_id)
+
+
+def budget_line(state: dict) -> str:
+    """The budget as a status line: Munich time, our window, the site's counter, a quiet gap or the circuit."""
+    from flows.timezone import BERLIN
+
+    def clock(unix: float) -> str:
+        return datetime.fromtimestamp(unix, BERLIN).strftime("%H:%M:%S")
+
+    line = (f"{datetime.now(BERLIN):%H:%M:%S} budget {state['inWindow']}/{state['limit']} in "
+            f"{state['windowSeconds']:g} s, the site's counter {state['siteCounter']}/{state['siteLimit']}")
+    if state["circuit"] == "open":
+        line += f"; rate limited until {clock(state['openUntil'])} ({state['reason']})"
+    elif state["quietUntil"]:
+        line += f"; quiet until {clock(state['quietUntil'])} ({state['quietReason']})"
+    return line
 
 
 @app.command()
@@ -133,13 +149,19 @@ def run(status_every: float = typer.Option(30.0, min=1.0, help="seconds between 
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=status_every)
                 except asyncio.TimeoutError:
+                    console.print(budget_line(agent.budget.state()))
                     for line in agent.status()["queries"]:
                         console.print(f"  {line['stream']}: {line['status']} {line['detail']} ({line['polls']} polls)")
             booking = agent.watcher.booking_in_flight()
             console.print("stopping: " + ("letting the booking in flight finish …" if booking else "no booking in flight"))
         console.print("stopped")
 
-    asyncio.run(main())
+    from ..imap_mailbox import MailboxRefused
+
+    try:
+        asyncio.run(main())
+    except MailboxRefused as exc:  # wrong IMAP settings: a clear error at start, nothing was started
+        fail(f"mailbox: {exc}")
 
 
 @app.command()
