@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,12 +39,23 @@ class Settings(BaseSettings):
     chromium_extra_args: list[str] = Field(default_factory=list, description="extra Chromium switches "
                                            "(resource use only; never identity)")
     log_level: str = "INFO"
+    log_format: Literal["human", "json"] = Field("human", description="human lines, or JSON lines for a log shipper")
+
+    # Operations: health, readiness and Prometheus metrics of a running agent (mta run).
+    metrics_port: int = Field(9310, ge=-1, le=65535, description="/health, /ready, /metrics (0: any free port, "
+                              "-1: none)")
+    metrics_host: str = Field("127.0.0.1", description="address of those endpoints (loopback by default)")
+    ready_poll_age_s: float = Field(300.0, gt=0, description="/ready wants every query answered within this "
+                                    "(or three poll intervals, if longer)")
+    chromium_sandbox: Literal["auto", "on", "off"] = Field("auto", description="Chromium's own sandbox; auto: on "
+                                                          "when not root and user namespaces work")
 
     # Traces (Playwright trace files of attempts; private, pruned after the retention).
     trace_attempts: bool = Field(True, description="record every attempt with Playwright tracing")
     trace_screenshots: bool = Field(False, description="add the screencast to traces (costly during the captcha)")
     keep_traces_on_success: bool = False
-    trace_retention_days: int = Field(14, ge=0, le=3650)
+    trace_retention_days: int = Field(14, ge=0, le=3650, description="traces older than this are deleted")
+    recordings_max_mb: float = Field(500.0, ge=0, description="the recordings folder's size limit (oldest first)")
     trace_viewer_host: str = "127.0.0.1"
 
     # The person booked for (contact details are used on the site's form only, never logged).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -11,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from .datadir import private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -24,9 +25,7 @@ def open_database(url: str) -> sessionmaker[Session]:
     """Create or migrate the database at ``url``; the file is readable by its owner only."""
     path = _sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a new data directory is private
-        path.touch(mode=0o600, exist_ok=True)
-        os.chmod(path, 0o600)
+        private_file(path)  # a new data directory is private; one the user cannot write is a clear error
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
@@ -43,7 +42,8 @@ def _migration_lock(path: Path | None):
     if path is None:
         yield
         return
-    with open(path.with_name(path.name + ".migrate.lock"), "w") as lock:
+    lock_path = private_file(path.with_name(path.name + ".migrate.lock"))
+    with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

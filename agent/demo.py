@@ -59,6 +59,7 @@ async def run_demo(console: Console, seconds: float = 75.0) -> int:
             booking_url=server.base_url + PAGE_PATH, api_url=server.api_url,
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", recordings_dir=Path(tmp) / "recordings",
             budget_requests=6, budget_window_s=10.0, site_limit=60, site_window_s=10.0, warm_check_s=2.0,
+            metrics_port=-1,  # the demo may run beside a real agent
         )
         console.print(f"[bold]Replica[/] of the city's booking site on {server.base_url} (real ALTCHA, "
                       f"rate limit {replica.settings.rate_limit}/{replica.settings.rate_window_s}s)")

@@ -30,6 +30,7 @@ from flows.timezone import berlin_day
 
 from .budget import POLL, RateBudget
 from .config import Settings
+from .metrics import NULL_METRICS, Metrics
 from .pool import BrowserPool
 from .site_page import SitePage, SiteTrouble, StreamKey
 from .states import Trouble
@@ -57,8 +58,9 @@ def token_of(page: SitePage) -> Token:
 
 class PollPage:
     def __init__(self, settings: Settings, pool: BrowserPool, budget: RateBudget, book: SelectorBook,
-                 borrow: Callable[[float], Token | None] | None = None) -> None:
+                 metrics: Metrics = NULL_METRICS, borrow: Callable[[float], Token | None] | None = None) -> None:
         self.settings, self.pool, self.budget, self.book = settings, pool, budget, book
+        self.metrics = metrics
         self.borrow = borrow  # a fresh token some warm page holds (no requests), if any
         self.token: Token | None = None
         self.site_offset = 0.0  # the site's clock minus ours (from its Date header)
@@ -93,7 +95,7 @@ class PollPage:
             return
         self.token = None
         prepared = await SitePage.prepare(self._key_to_prepare(keys), self.settings, self.pool, self.budget,
-                                          self.book, POLL)
+                                          self.book, POLL, self.metrics.observer())
         try:
             self.token = token_of(prepared)
         finally:

@@ -44,6 +44,8 @@ class BrowserPool:
         self.max_uses, self.max_age_s = max_uses, max_age_s
         self.browser: Browser | None = None
         self.launches = 0
+        self.crash_relaunches = 0  # launches after a Chromium that was gone without being closed
+        self.resting = False  # closed on purpose while no page was needed (``close_if_idle``)
         self.retired = 0
         self.open_contexts = 0  # handed out and not yet retired (a leak shows here)
         # One page prepares (load, captcha-details, challenge, verify) at a time: pages warming together
@@ -58,8 +60,10 @@ class BrowserPool:
         if not self.alive:
             if self.browser is not None:
                 logger.warning("Chromium is gone; relaunching")
+                self.crash_relaunches += 1
             self.browser = await launch_chromium(self.playwright, self.settings)
             self.launches += 1
+            self.resting = False
         assert self.browser is not None
         return self.browser
 
@@ -93,6 +97,7 @@ class BrowserPool:
         if self.open_contexts or self.browser is None or not self.settings.close_idle_browser:
             return False
         await self.close()
+        self.resting = True
         return True
 
     async def close(self) -> None:

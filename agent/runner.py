@@ -80,7 +80,9 @@ class _Fanout:
     def __getattr__(self, name: str):
         def call(*args: object) -> None:
             for observer in self.observers:
-                getattr(observer, name)(*args)
+                method = getattr(observer, name, None)  # observers implement what they care about
+                if method is not None:
+                    method(*args)
         return call
 
 
@@ -146,7 +148,7 @@ def _set_up_for_attempt(settings: Settings, sessions: sessionmaker[Session], flo
 async def _walk_cold(settings: Settings, sessions: sessionmaker[Session], context, recorder: AttemptRecorder,
                      request: BookingRequest, progress: BookingObserver | None, budget: RateBudget | None,
                      first_day_hint: date | None) -> tuple[Outcome, Path | None]:
-    prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
+    prepare_recordings(settings.recordings_dir, settings.trace_retention_days, settings.recordings_max_mb)
     if settings.trace_attempts:
         await start_trace(context, recorder.id, settings.trace_screenshots)
     page = await context.new_page()
@@ -192,7 +194,7 @@ async def run_warm_booking(settings: Settings, sessions: sessionmaker[Session], 
         await warm.retire(pool)
         raise
     recorder.update(slot_first_seen=first_seen, warm=True)
-    prepare_recordings(settings.recordings_dir, settings.trace_retention_days)
+    prepare_recordings(settings.recordings_dir, settings.trace_retention_days, settings.recordings_max_mb)
     context = warm.pooled.context
     flow = _set_up_for_attempt(settings, sessions, warm.flow, _Fanout(recorder, progress), first_day_hint)
     warm.gate.kind = BOOKING

@@ -34,12 +34,16 @@ from .db import open_database
 from .mailbox_watcher import MailboxWatcher
 from .models import Watch
 from .notifier import ConsoleNotifier, Notifier
+from .logs import remember_contact
+from .metrics import AgentCollector, PrometheusMetrics, instrument_budget
+from .ops_server import OpsServer, ops_app
 from .pool import BrowserPool
 from .recovery import settle_unfinished
 from .runner import budget_for, selector_book
 from .site_api import SiteApi
+from .tracing import prepare_recordings
 from .watcher import Watcher
-from .watches import add_watch, expire_past
+from .watches import add_watch, expire_past, remember_people
 
 
 class UnknownWatch(LookupError):
@@ -79,6 +83,9 @@ class AgentService:
         self.watcher: Watcher | None = None
         self.mailbox: MailboxWatcher | None = None  # reads the city's activation e-mail (MTA_IMAP_HOST set)
         self.settled: list[str] = []
+        self.metrics: PrometheusMetrics | None = None
+        self.ops: OpsServer | None = None  # /health, /ready, /metrics while running
+        self._unmeter = lambda: None
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -100,12 +107,14 @@ class AgentService:
 
     async def start(self, schedule: bool = True) -> None:
         sessions = self.sessions
+        remember_people(sessions)  # their names and addresses are masked in every log line
         async with SiteApi(self.settings.api_url, self.budget) as api:
             self.settled = await settle_unfinished(sessions, api)
         for line in self.settled:
             logger.warning("settled {}", line)
         clean_stale(self.settings.recordings_dir)  # what a killed run left of its traces' parts
         expire_past(sessions, date.today())
+        self.prune_recordings()
         if self.settings.mailbox_enabled:  # wrong credentials end the start here, before anything runs
             mailbox = MailboxWatcher(self.settings, sessions, self.notifier, self.budget)
             await mailbox.check_login()
@@ -115,8 +124,10 @@ class AgentService:
         self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
                                 self.settings.context_max_age_s)
         self.scheduler = AsyncIOScheduler(timezone=BERLIN)
+        self.metrics = PrometheusMetrics()
+        self._unmeter = instrument_budget(self.budget, self.metrics)
         self.watcher = Watcher(self.settings, sessions, self.notifier, self.budget, self.pool,
-                               selector_book(self.settings), self.scheduler)
+                               selector_book(self.settings), self.scheduler, metrics=self.metrics)
         await self.watcher.refresh()
         if self.mailbox is not None:
             self.mailbox.start(self.pool)
@@ -124,13 +135,40 @@ class AgentService:
             s = self.settings
             self.scheduler.add_job(self.watcher.refresh, "interval", seconds=s.refresh_s, id="refresh-watches")
             self.scheduler.add_job(self.watcher.relearn, "interval", minutes=10, id="relearn-patterns")
+            self.scheduler.add_job(self.prune_recordings, "interval", hours=1, id="prune-recordings")
             self.scheduler.add_job(self.watcher.maintain_warm_pages, "interval", seconds=s.warm_check_s,
                                    id="warm-pages", max_instances=1, coalesce=True)
             self.scheduler.start()
+        try:
+            await self._start_ops()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def prune_recordings(self) -> None:
+        """Traces past their age, then the oldest over the size limit (also before every attempt)."""
+        s = self.settings
+        for path in prepare_recordings(s.recordings_dir, s.trace_retention_days, s.recordings_max_mb):
+            logger.info("pruned {}", path.name)
+
+    async def _start_ops(self) -> None:
+        """The health/metrics endpoints (a component like the others), unless MTA_METRICS_PORT=-1."""
+        assert self.metrics is not None
+        self.metrics.registry.register(AgentCollector(self))
+        if self.settings.metrics_port < 0:
+            return
+        self.ops = OpsServer(ops_app(self, self.metrics.registry, self.settings.ready_poll_age_s),
+                             self.settings.metrics_host, self.settings.metrics_port)
+        await self.ops.start()
+        logger.info("health and metrics on {}/ready and /metrics", self.ops.url)
 
     async def stop(self) -> None:
-        """Reverse order: the watcher (a booking in flight finishes), the mailbox (an activation in flight is
-        dropped; its mail stays unseen for the next start), the scheduler, pages, pool, Playwright."""
+        """Reverse order: the endpoints, the watcher (a booking in flight finishes), the mailbox (an activation
+        in flight is dropped; its mail stays unseen for the next start), the scheduler, pages, pool, Playwright."""
+        if self.ops is not None:
+            await self.ops.stop()
+            self.ops = None
+        self._unmeter()
         if self.watcher is not None:
             await self.watcher.stop(self.settings.stop_grace_s)
         if self.mailbox is not None:
@@ -147,6 +185,7 @@ class AgentService:
     # -- commands ------------------------------------------------------------------------------
     async def add_watch(self, contact: Contact, service_id: int, office_ids: list[int], date_from: date,
                         date_to: date, **options: object) -> int:
+        remember_contact(contact)
         watch_id = add_watch(self.sessions, contact, service_id, office_ids, date_from, date_to, **options)
         await self._changed()
         return watch_id

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from loguru import logger
 from playwright.async_api import Page
 
-from flows.booking import BookingFlow, Catalogue, NullObserver, Target
+from flows.booking import BookingFlow, BookingObserver, Catalogue, NullObserver, Target
 from flows.locators import SelectorBook
 from flows.outcomes import FlowStop
 from flows.request import BookingRequest, Contact
@@ -87,7 +87,7 @@ class SitePage:
 
     @classmethod
     async def prepare(cls, key: StreamKey, settings: Settings, pool: BrowserPool, budget: RateBudget,
-                      book: SelectorBook, kind: str) -> SitePage:
+                      book: SelectorBook, kind: str, observer: BookingObserver | None = None) -> SitePage:
         """Load the deep link, set the count, solve the captcha — one page at a time (``pool.warming``):
         pages preparing together would interleave their requests in the budget."""
         async with pool.warming:
@@ -97,6 +97,8 @@ class SitePage:
                 gate = PageGate(budget, settings.api_url, kind)
                 await gate.attach(page)
                 flow = flow_on(page, settings, book)
+                if observer is not None:
+                    flow.observer = observer  # metrics of the preparation (steps, captcha)
                 # bounded as a whole: a browser that dies mid-way must not hold the pool's lock forever
                 limit = 4 * (settings.step_timeout_s + settings.budget_window_s)
                 catalogue = await asyncio.wait_for(flow.prepare(key.template()), limit)

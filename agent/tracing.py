@@ -1,34 +1,32 @@
 """Playwright traces of attempts: recorded always, kept for failures (and on request for successes).
 
 Trace files show the person's form entries, so they are private: the folder
-is 0700, every file 0600, and files older than ``trace_retention_days`` are
-deleted whenever the agent starts an attempt.
+is 0700, every file 0600, and the folder is pruned (by age and total size,
+``agent/recordings.py``) whenever the agent starts an attempt.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from playwright.async_api import BrowserContext
+
+from .datadir import follow_owner, private_dir
+from .recordings import megabytes, prune
 
 
 def trace_file(recordings: Path, attempt_id: int) -> Path:
     return recordings / f"attempt-{attempt_id}.zip"
 
 
-def prepare_recordings(recordings: Path, retention_days: int) -> list[Path]:
-    """Create the private folder and prune expired traces; returns what was deleted."""
-    recordings.mkdir(parents=True, exist_ok=True)
-    os.chmod(recordings, 0o700)
-    cutoff = time.time() - retention_days * 86400
-    removed = []
-    for path in recordings.glob("attempt-*.zip"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
+def prepare_recordings(recordings: Path, retention_days: float, max_mb: float | None = None) -> list[Path]:
+    """Create the private folder and prune it (expired traces, then the oldest over ``max_mb``);
+    returns what was deleted."""
+    private_dir(recordings)
+    if recordings.stat().st_uid == os.geteuid():
+        os.chmod(recordings, 0o700)
+    return [r.path for r in prune(recordings, retention_days, None if max_mb is None else megabytes(max_mb))]
 
 
 async def start_trace(context: BrowserContext, attempt_id: int, screenshots: bool = False) -> None:
@@ -49,4 +47,5 @@ async def stop_trace(context: BrowserContext, recordings: Path, attempt_id: int,
     finally:
         os.umask(old_umask)
     os.chmod(path, 0o600)
+    follow_owner(path)
     return path

@@ -25,6 +25,7 @@ from flows.locators import SelectorBook
 
 from .budget import POLL, RateBudget
 from .config import Settings
+from .metrics import NULL_METRICS, Metrics
 from .poll_page import Token, token_of
 from .pool import BrowserPool
 from .site_page import SitePage, SiteTrouble, StreamKey
@@ -33,8 +34,9 @@ from .tracing import start_trace
 
 class WarmPages:
     def __init__(self, settings: Settings, pool: BrowserPool, budget: RateBudget, book: SelectorBook,
-                 site_now=time.time) -> None:
+                 site_now=time.time, metrics: Metrics = NULL_METRICS) -> None:
         self.settings, self.pool, self.budget, self.book = settings, pool, budget, book
+        self.metrics = metrics
         self.cap = settings.warm_pages
         self.site_now = site_now
         self.pages: dict[StreamKey, SitePage] = {}
@@ -57,7 +59,8 @@ class WarmPages:
             if key in self.pages:
                 continue
             try:
-                page = await SitePage.prepare(key, self.settings, self.pool, self.budget, self.book, POLL)
+                page = await SitePage.prepare(key, self.settings, self.pool, self.budget, self.book, POLL,
+                                              self.metrics.observer())
             except SiteTrouble as trouble:
                 logger.info("no warm page for {}: {}", key.label(), trouble)
                 return

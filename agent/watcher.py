@@ -34,6 +34,7 @@ from flows.timezone import BERLIN, berlin_day
 from .attempts import BookingBlocked
 from .budget import CircuitOpen, RateBudget
 from .config import Settings
+from .metrics import NULL_METRICS, Metrics
 from .models import Attempt, Person, Watch
 from .notifier import Notice, Notifier
 from .patterns import ReleasePattern, learn_from_db
@@ -62,6 +63,8 @@ class QueryState:
     next_poll: float = 0.0
     cost: int = 1  # requests the latest poll took (the overview and its day reads)
     handled: set[tuple[int, Slot]] = field(default_factory=set)  # (watch, slot) already acted on in this run
+    since: float = field(default_factory=time.time)  # polled since (readiness counts a new query's age from here)
+    last_ok: float = 0.0  # the latest poll that got an answer (Unix time)
 
     @property
     def key(self) -> StreamKey:
@@ -78,11 +81,13 @@ class Stats:
 
 class Watcher:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], notifier: Notifier, budget: RateBudget,
-                 pool: BrowserPool, book: SelectorBook, scheduler: AsyncIOScheduler) -> None:
+                 pool: BrowserPool, book: SelectorBook, scheduler: AsyncIOScheduler,
+                 metrics: Metrics = NULL_METRICS) -> None:
         self.settings, self.sessions, self.notifier = settings, sessions, notifier
         self.budget, self.pool, self.book, self.scheduler = budget, pool, book, scheduler
-        self.poll_page = PollPage(settings, pool, budget, book)
-        self.warm = WarmPages(settings, pool, budget, book, site_now=self.poll_page.site_now)
+        self.metrics = metrics
+        self.poll_page = PollPage(settings, pool, budget, book, metrics)
+        self.warm = WarmPages(settings, pool, budget, book, site_now=self.poll_page.site_now, metrics=metrics)
         self.poll_page.borrow = self.warm.lend_token
         self.queries: dict[StreamKey, QueryState] = {}
         self.stats = Stats()
@@ -204,15 +209,18 @@ class Watcher:
             try:
                 result = await state.poller.poll(self.poll_page, list(self.queries), self._wanted_days(state))
             except CircuitOpen as exc:
+                self.metrics.poll(key.id, Trouble.RATE_LIMITED.value)
                 await self._trouble(state, Trouble.RATE_LIMITED, str(exc))
                 return
             except SiteTrouble as trouble:
+                self.metrics.poll(key.id, trouble.kind.value)
                 await self._trouble(state, trouble.kind, str(trouble))
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a crashed browser, a closed page: start over next time
                 self.stats.errors += 1
+                self.metrics.poll(key.id, Trouble.BROWSER.value)
                 logger.warning("poll of {} failed: {}", key.label(), (str(exc) or type(exc).__name__).splitlines()[0])
                 await self.poll_page.retire()
                 state.status, state.detail = StreamStatus.SITE_ERROR, "the browser failed; retrying"
@@ -229,6 +237,8 @@ class Watcher:
         poller.baseline = False
         record_poll(self.sessions, key, poller.known, released, gone, result.site_time)
         self.stats.new_slots += len(new)
+        state.last_ok = time.time()
+        self.metrics.poll(key.id, "ok" if result.days else "empty", len(new))
         if result.slots:
             await self._match(state, result, first_seen={s: result.site_time for s in new})
 
@@ -269,23 +279,26 @@ class Watcher:
                     first_seen: float | None, first_day: date) -> None:
         async with self._page_lock:
             state.status, self._booking = StreamStatus.BOOKING, state.key
+            started = time.monotonic()
             try:
                 warm = self.warm.take(state.key)
                 if warm is not None:
                     result = await run_warm_booking(self.settings, self.sessions, warm, request, self.pool,
                                                     self.budget, first_seen=first_seen, watch_id=watch.id,
-                                                    first_day_hint=first_day)
+                                                    first_day_hint=first_day, progress=self.metrics.observer())
                 else:
                     result = await run_booking(self.settings, self.sessions, request, watch_id=watch.id,
-                                               budget=self.budget, pool=self.pool, first_day_hint=first_day)
+                                               budget=self.budget, pool=self.pool, first_day_hint=first_day,
+                                               progress=self.metrics.observer())
             except BookingBlocked as blocked:
                 logger.info("watch {}: {}", watch.id, blocked)
                 return
             finally:
                 state.status, self._booking = StreamStatus.WATCHING, None
-        await self._after_booking(state, watch, person, result)
+        await self._after_booking(state, watch, person, result, time.monotonic() - started)
 
-    async def _after_booking(self, state: QueryState, watch: Watch, person: Person, result) -> None:
+    async def _after_booking(self, state: QueryState, watch: Watch, person: Person, result,
+                             seconds: float = 0.0) -> None:
         outcome = result.outcome
         latency = None
         with self.sessions() as session:
@@ -295,6 +308,7 @@ class Watcher:
         self.stats.bookings.append({"watch": watch.id, "attempt": result.attempt_id, "outcome": outcome.kind.value,
                                     "detectionToReserved": latency, "steps": result.step_seconds,
                                     "warm": bool(attempt.warm) if attempt is not None else False})
+        self.metrics.booking(outcome.kind.value, self.stats.bookings[-1]["warm"], seconds, latency)
         if outcome.kind.succeeded:
             paused = mark_booked(self.sessions, watch.id, f"attempt {result.attempt_id}: {outcome.reason}")
             when = datetime.fromtimestamp(outcome.slot_ts or 0, BERLIN).strftime("%a %d.%m.%Y %H:%M")

@@ -95,3 +95,12 @@ def expire_past(sessions: sessionmaker[Session], today: date) -> list[int]:
         for watch in old:
             watch.state, watch.state_reason = "expired", "its date range has passed"
         return [w.id for w in old]
+
+
+def remember_people(sessions: sessionmaker[Session]) -> None:
+    """Register every person's contact details with the log redaction (names have no shape to match)."""
+    from .logs import remember_contact
+
+    with sessions() as session:
+        for person in session.scalars(select(Person)):
+            remember_contact(person)

@@ -44,7 +44,7 @@ CAPTCHA_PATHS = ("/captcha-details/", "/captcha-challenge/", "/captcha-verify/")
 
 def settings_for(server: ReplicaServer, tmp: str, **overrides: object) -> Settings:
     values: dict[str, object] = dict(booking_url=server.base_url + PAGE_PATH, api_url=server.api_url,
-                                     data_dir=Path(tmp))
+                                     data_dir=Path(tmp), metrics_port=-1)
     values.update(overrides)
     return Settings(**values)
 

@@ -39,7 +39,7 @@ def settings_for(server: ReplicaServer, tmp: str, **overrides: object) -> Settin
     values: dict[str, object] = dict(
         booking_url=server.base_url + PAGE_PATH, api_url=server.api_url, data_dir=Path(tmp),
         budget_requests=6, budget_window_s=10.0, site_limit=60, site_window_s=10.0, warm_check_s=1.0,
-        refresh_s=2.0, trace_attempts=True,
+        refresh_s=2.0, trace_attempts=True, metrics_port=-1,
     )
     values.update(overrides)
     return Settings(**values)

@@ -64,7 +64,8 @@ def cpu_seconds() -> float:
 
 def settings_for(server: ReplicaServer, tmp: str, **extra) -> Settings:
     return Settings(booking_url=server.base_url + PAGE_PATH, api_url=server.api_url,
-                    database_url=f"sqlite:///{tmp}/bench.db", recordings_dir=Path(tmp) / "rec", **extra)
+                    database_url=f"sqlite:///{tmp}/bench.db", recordings_dir=Path(tmp) / "rec",
+                    metrics_port=-1, **extra)
 
 
 async def part_requests(runs: int) -> None:

@@ -56,6 +56,8 @@ class BookingObserver:
 
     def note(self, message: str) -> None: ...
 
+    def captcha_solved(self, method: str, seconds: float) -> None: ...
+
 
 NullObserver = BookingObserver
 
@@ -214,6 +216,7 @@ class BookingFlow:
             except CaptchaMissing as missing:
                 raise FlowStop(Outcome(OutcomeKind.SITE_CHANGED, f"{missing}; nothing was booked",
                                        diff=[f"service: {missing}"])) from missing
+            solving = time.perf_counter()
             result = await handler.solve()
             if result.kind == "handoff":
                 raise FlowStop(Outcome(OutcomeKind.CAPTCHA_HANDOFF,
@@ -224,6 +227,7 @@ class BookingFlow:
                 raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, result.reason))
             if result.kind == "solved":
                 self.observer.note(f"captcha solved ({handler.name})")
+                self.observer.captcha_solved(handler.name, time.perf_counter() - solving)
             catalogue.token_expires_at = result.token_expires_at
         return catalogue
 

@@ -20,6 +20,7 @@ def agent_settings(server: ReplicaServer, tmp: Path, **overrides: object) -> Set
         database_url=f"sqlite:///{tmp / 'mta.db'}",
         recordings_dir=tmp / "recordings",
         control_timeout_s=4.0,
+        metrics_port=0,  # any free port: tests run side by side
     )
     values.update(overrides)
     return Settings(**values)
@@ -33,6 +34,7 @@ def agent_env(server: ReplicaServer, tmp: Path) -> dict[str, str]:
         "MTA_DATABASE_URL": f"sqlite:///{tmp / 'mta.db'}",
         "MTA_RECORDINGS_DIR": str(tmp / "recordings"),
         "MTA_CONTROL_TIMEOUT_S": "4",
+        "MTA_METRICS_PORT": "0",
     }
 
 

@@ -3,6 +3,7 @@
 - ``booking``: book, activate, cancel, attempts, trace
 - ``watching``: watch add/list/pause/resume/delete, run, patterns
 - ``tools``: replica, demo, doctor, version
+- ``data``: recordings list/prune, forget
 - ``mailbox``: mailbox check
 
 Every command parses and validates its input, then calls the agent (the
@@ -20,7 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import default_data_dir, get_settings, settings_problems
-from ..logs import setup_logging
+from ..datadir import DataDirNotWritable
+from ..logs import remember, setup_logging
 
 ID_MAX = 2**31 - 1  # the site's ids are 32-bit integers; anything larger is a typo
 COUNT_MAX = 10  # persons per appointment; the site's own maxQuantity (usually smaller) is checked later
@@ -44,7 +46,9 @@ def _main() -> None:
     except ValidationError as exc:
         fail(f"invalid settings: {settings_problems(exc)}")
         return
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
+    remember([settings.contact_first_name, settings.contact_last_name, settings.contact_email,
+              settings.contact_phone])  # the configured person's details never reach a log line
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -56,9 +60,16 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def main() -> None:
-    """The ``mta`` entry point: usage errors, too, end in one line (or one JSON object), never a traceback."""
+    """The ``mta`` entry point: every error a person can fix ends in one line (or, with ``--json``, one JSON
+    object), never a traceback."""
     try:
         code = app(standalone_mode=False)  # returns the exit code of typer.Exit
+    except DataDirNotWritable as exc:
+        if wants_json():
+            sys.stdout.write(json.dumps({"outcome": "refused", "reason": str(exc)}, ensure_ascii=False) + "\n")
+        else:
+            err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(2)
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
@@ -76,4 +87,4 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-from . import booking, mailbox, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`
+from . import booking, data, mailbox, tools, watching  # noqa: E402,F401 - the commands register themselves on `app`

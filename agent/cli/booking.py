@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from ..config import Settings, get_settings
-from ..logs import setup_logging
+from ..logs import remember_contact, setup_logging
 from ..watches import person_key
 from . import COUNT_MAX, ID_MAX, app, console, err, fail
 
@@ -56,10 +56,11 @@ def book(
 
     settings = get_settings()
     if "MTA_LOG_LEVEL" not in os.environ:
-        setup_logging("WARNING")  # the progress lines say it already
+        setup_logging("WARNING", settings.log_format)  # the progress lines say it already
     today = date.today()
     contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
                       email or settings.contact_email, phone or settings.contact_phone)
+    remember_contact(contact)  # masked in every log line
     try:
         start, end = parse_time_window(time_window)
         request = BookingRequest(
@@ -226,6 +227,7 @@ def trace(
     from ..db import open_database
     from ..models import Attempt
     from ..trace_viewer import serve_trace
+    from ..tracing import trace_file
 
     settings = get_settings()
     sessions = open_database(settings.database_url)
@@ -233,9 +235,14 @@ def trace(
         attempt = session.get(Attempt, attempt_id)
     if attempt is None:
         fail(f"no attempt {attempt_id}")
-    if not attempt.trace_path or not Path(attempt.trace_path).exists():
+    # where it was written, or in this data directory's recordings (a copy of a container's /data)
+    candidates = [Path(attempt.trace_path)] if attempt.trace_path else []
+    candidates.append(trace_file(settings.recordings_dir, attempt_id))
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
         fail(f"attempt {attempt_id} kept no trace (successful attempts keep none unless "
              "MTA_KEEP_TRACES_ON_SUCCESS=true; traces expire after MTA_TRACE_RETENTION_DAYS)")
-    serve_trace(Path(attempt.trace_path), host or settings.trace_viewer_host, port, settings.chromium_path, console)
+        return
+    serve_trace(found, host or settings.trace_viewer_host, port, settings.chromium_path, console)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 
 import typer
+from rich.markup import escape
 
 from .. import __version__
 from ..config import get_settings
@@ -48,7 +49,7 @@ def demo(seconds: float = typer.Option(75.0, help="give up after this long")) ->
     from ..demo import run_demo
 
     if "MTA_LOG_LEVEL" not in os.environ:
-        setup_logging("WARNING")
+        setup_logging("WARNING", get_settings().log_format)
     raise typer.Exit(asyncio.run(run_demo(console, seconds)))
 
 
@@ -56,26 +57,16 @@ def demo(seconds: float = typer.Option(75.0, help="give up after this long")) ->
 
 @app.command()
 def doctor() -> None:
-    """Where the agent keeps its data, what it targets, and whether its browser is there."""
-    from ..browser import launch_args
+    """Check that the agent can run here: configuration, data, database, Playwright, Chromium, Telegram, site."""
+    from ..doctor import run_checks
 
     settings = get_settings()
-    data = settings.data_dir
-    traces = settings.recordings_dir
-    data_state = ("ok" if data.exists() and os.access(data, os.W_OK) else
-                  "created on first use" if not data.exists() else "[red]NOT WRITABLE[/]")
-    lines = [
-        ("data directory", f"{data}  ({data_state}; MTA_DATA_DIR)"),
-        ("database", settings.database_url),
-        ("recordings", f"{traces}  ({len(list(traces.glob('attempt-*.zip'))) if traces.exists() else 0} trace(s))"),
-        ("booking page", settings.booking_url),
-        ("API", settings.api_url),
-        ("Chromium", f"{settings.chromium_path}  " + ("(ok)" if settings.chromium_path.exists()
-                                                       else "[red](missing: install Debian's chromium)[/]")),
-        ("Chromium flags", " ".join(launch_args())),
-        ("rate budget", f"{settings.budget_requests} per {settings.budget_window_s:g} s "
-                        f"(+{settings.budget_booking_burst} for a booking)"),
-        ("warm pages", str(settings.warm_pages)),
-    ]
-    for label, value in lines:
-        console.print(f"[bold]{label}:[/] {value}", soft_wrap=True)
+    results = asyncio.run(run_checks(settings))
+    for r in results:
+        mark = "[green]✓[/]" if r.ok else ("[red]✗[/]" if r.needed else "[yellow]![/]")
+        console.print(f"{mark} [bold]{r.name}:[/] {escape(r.detail)}", soft_wrap=True)
+    failed = [r.name for r in results if not r.ok and r.needed]
+    if failed:
+        console.print(f"[red]{len(failed)} problem(s):[/] {', '.join(failed)}")
+        raise typer.Exit(1)
+    console.print("[green]ready to run[/]")

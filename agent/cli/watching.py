@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ..config import get_settings
+from ..logs import remember_contact
 from . import COUNT_MAX, ID_MAX, app, console, fail
 
 
@@ -39,6 +40,7 @@ def watch_add(
     today = date.today()
     contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
                       email or settings.contact_email, phone or settings.contact_phone)
+    remember_contact(contact)  # masked in every log line
     try:
         start, end = parse_time_window(time_window)
         days = parse_weekdays(weekdays)
