@@ -59,10 +59,11 @@ class FileLedger:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock_path = path.with_suffix(path.suffix + ".lock")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     @contextmanager
     def hold(self) -> Iterator[Books]:
+        # created on first use: commands that send nothing (``watch list``) never touch the data directory here
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

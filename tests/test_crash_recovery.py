@@ -143,13 +143,20 @@ def test_killed_between_reserve_and_saving_its_answer(site, tmp_path) -> None:
     assert [p.timestamp for p in replica.desk.live_processes()] == [slot_b]
 
 
-def test_killed_after_reserve_was_saved_keeps_the_same_slot(site, tmp_path) -> None:
-    """The held slot is finished with the page's own requests on restart, not given back for another."""
-    server, replica = site
+def slots_and_a_hanging_contact_step(replica) -> tuple[int, FaultRule]:
+    """Two slots, the earlier one (returned) to be held; the contact step's answer hangs once, so the
+    attempt sits in phase ``reserved`` long enough to be interrupted there."""
     slot_a = berlin_slot(replica, 2, 9)
     replica.desk.add_slots(102522, [slot_a, berlin_slot(replica, 2, 10)])
     hang = FaultRule(kind="timeout", path="update-appointment", count=1)
     replica.faults.add(hang)
+    return slot_a, hang
+
+
+def test_killed_after_reserve_was_saved_keeps_the_same_slot(site, tmp_path) -> None:
+    """The held slot is finished with the page's own requests on restart, not given back for another."""
+    server, replica = site
+    slot_a, hang = slots_and_a_hanging_contact_step(replica)
     process = start_mta(server, tmp_path, *BOOK)
     killed = kill_when(process, tmp_path, lambda a: a.phase == "reserved" and hang.count == 0, replica)
     assert killed.process_id is not None and killed.auth_key
@@ -171,10 +178,7 @@ def test_chromium_killed_between_reserve_and_preconfirm_keeps_the_slot(site, tmp
     from tests.proc_helpers import descendants
 
     server, replica = site
-    slot_a = berlin_slot(replica, 2, 9)
-    replica.desk.add_slots(102522, [slot_a, berlin_slot(replica, 2, 10)])
-    hang = FaultRule(kind="timeout", path="update-appointment", count=1)
-    replica.faults.add(hang)
+    slot_a, hang = slots_and_a_hanging_contact_step(replica)
     process = start_mta(server, tmp_path, *BOOK)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -110,7 +110,7 @@ async def test_ready_turns_unready_when_chromium_is_killed_and_ready_after_the_r
     # polls a few seconds apart, so the moment between the kill and the relaunch can be seen
     settings = watcher_settings(server, tmp_path, budget_window_s=12.0, site_window_s=24.0)
     sessions = open_database(settings.database_url)
-    add(sessions, replica, 1, [102522], mode="notify")
+    add(sessions, replica, 1, [102522], mode="auto")  # its warm page keeps Chromium up (polls need none)
     async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
         ready_url = agent.ops.url + "/ready"
         status, body = await get_json(agent.ops.url + "/health")
@@ -124,7 +124,7 @@ async def test_ready_turns_unready_when_chromium_is_killed_and_ready_after_the_r
                 await asyncio.sleep(0.1)
             raise AssertionError(f"/ready never answered {code}: {body}")
 
-        await wait_for(lambda: agent.watcher.stats.polls >= 1, 60)  # Chromium is up (and polled)
+        await wait_for(lambda: agent.watcher.stats.polls >= 1 and agent.watcher.warm.pages, 60)  # Chromium is up
         body = await ready_is(200)
         assert body["ready"] and all(c["ok"] for c in body["checks"].values())
         assert set(body["checks"]) == {"database", "chromium", "polls", "circuit"}

@@ -38,11 +38,11 @@ async def test_watch_commands_while_the_agent_runs(server, replica, tmp_path) ->
         watcher = agent.watcher
         assert len(watcher.queries) == 1
         await wait_for(lambda: all(s.poller.polls >= 1 for s in watcher.queries.values()) and watcher.warm.pages, 60)
-        assert agent.pool.open_contexts == 2  # the poll page and the query's warm page
+        assert agent.pool.open_contexts == 1  # the query's warm page (polls go over HTTP, no page of their own)
 
         paused = await agent.pause(watch_id)
         assert paused.state == "paused" and watcher.queries == {}
-        await wait_for(lambda: agent.pool.open_contexts == 0, 30)  # poll page retired, warm page too
+        await wait_for(lambda: agent.pool.open_contexts == 0, 30)  # the warm page retired
 
         await agent.resume(watch_id)
         await wait_for(lambda: any(s.poller.polls >= 1 for s in watcher.queries.values()), 60)
