@@ -169,6 +169,7 @@ def test_processes_share_one_ledger(tmp_path) -> None:
 def test_a_broken_ledger_file_starts_empty_books(tmp_path) -> None:
     path = tmp_path / "budget" / "site.json"
     ledger = FileLedger(path)
+    path.parent.mkdir(parents=True)
     path.write_text("{not json")
     with ledger.hold() as books:
         assert books.sent == []

@@ -28,7 +28,10 @@ BOOK = ["book", "--service", "1063453", "--office", "102522", "--json",
 
 
 def start_mta(server, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "WARNING", **(env or {})}
+    # The runs of one test share the budget's books (one data directory, as on one machine): a window
+    # compressed tenfold keeps the restart's wait for the crashed run's places short.
+    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "WARNING", "MTA_BUDGET_REQUESTS": "3",
+           "MTA_BUDGET_WINDOW_S": "6", **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "agent.cli", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
