@@ -4,7 +4,8 @@
     .venv/bin/python bench/agent_figures.py --part upkeep --minutes 9  # token upkeep and poll period, 1 and 10 queries
     .venv/bin/python bench/agent_figures.py --part flags               # Chromium memory switches, poll page + 2 warm pages
 
-Memory: Chromium's PSS (all the agent's Chromium processes, shared pages split) plus the agent's RSS,
+Memory: Chromium's PSS (all the agent's Chromium processes, shared pages split) plus the agent's RSS (the
+replica runs in a process of its own),
 once every query has polled twice and the warm pages are ready; in brackets the peak of Chromium's PSS
 over the whole run (a token renewal opens a page for a few seconds). Upkeep and period run in real time at the default
 budget (6 requests per minute): captcha-related requests per minute, and seconds between two polls
@@ -15,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import socket
+import subprocess
 import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,6 +35,8 @@ from agent.service import AgentService  # noqa: E402
 from agent.watches import add_watch  # noqa: E402
 from bench.memory import PeakSampler, chromium_rss_mib, own_rss_mib  # noqa: E402
 from flows.request import Contact  # noqa: E402
+from flows.timezone import BERLIN  # noqa: E402
+import httpx  # noqa: E402
 from replica.page import PAGE_PATH  # noqa: E402
 from replica.server import ReplicaServer  # noqa: E402
 from replica.settings import ReplicaSettings  # noqa: E402
@@ -49,21 +55,60 @@ def settings_for(server: ReplicaServer, tmp: str, **overrides: object) -> Settin
     return Settings(**values)
 
 
-def add_watches(sessions, site: Replica, watches: int, queries: int, mode: str) -> None:
-    today = site.clock.now_berlin().date()
+class ReplicaProcess:
+    """The replica in a process of its own, so that the agent's memory is the agent's alone."""
+
+    def __init__(self, **settings: object) -> None:
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.api_url = self.base_url + ReplicaSettings().api_prefix
+        self.env = {**os.environ, **{f"MTA_REPLICA_{k.upper()}": str(v) for k, v in settings.items()}}
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> ReplicaProcess:
+        self.process = subprocess.Popen([sys.executable, "-m", "agent.cli", "replica", "--port", str(self.port),
+                                         "--no-seed-slots"], env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/__replica__/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError("the replica did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()  # by its PID
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def add_watches(sessions, site: Replica | None, watches: int, queries: int, mode: str) -> None:
+    today = site.clock.now_berlin().date() if site is not None else datetime.now(BERLIN).date()
     for n in range(watches):
         add_watch(sessions, Contact("Bench", f"P{n}", f"bench{n}@example.org"), 1063453, QUERIES[n % queries],
                   today, today + timedelta(days=60), mode=mode)
 
 
 async def measure_memory(watches: int, queries: int, warm_pages: int, flags: list[str] | None = None) -> tuple:
-    site = Replica(ReplicaSettings(rate_limit=1_000_000))
-    with ReplicaServer(site) as server, tempfile.TemporaryDirectory() as tmp:
+    with ReplicaProcess(rate_limit=1_000_000) as server, tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(server, tmp, budget_requests=500, budget_window_s=1.0, site_limit=100_000,
                                 site_window_s=1.0, warm_pages=warm_pages, warm_check_s=0.5,
                                 chromium_extra_args=flags or [])
         sessions = open_database(settings.database_url)
-        add_watches(sessions, site, watches, queries, "auto")
+        add_watches(sessions, None, watches, queries, "auto")
         with PeakSampler(0.2) as peak:
             async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
                 watcher = agent.watcher

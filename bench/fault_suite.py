@@ -169,6 +169,12 @@ def kill_chromium_after_reserve(process: subprocess.Popen, data: Path) -> None:
     process.communicate(timeout=180)
 
 
+def sigkill_after_reserve(process: subprocess.Popen, data: Path) -> None:
+    """The agent dies while its attempt holds a slot (the contact step's answer hangs)."""
+    wait_until(process, data, lambda a: a.phase == "reserved")
+    stop_group(process, signal.SIGKILL)
+
+
 def at_random_point(sig: int, rng: random.Random) -> Callable[[subprocess.Popen, Path], None]:
     def interrupt(process: subprocess.Popen, data: Path) -> None:
         time.sleep(rng.uniform(1.0, 7.0))  # a booking takes ~3–6 s here: before, during and after it
@@ -190,11 +196,15 @@ def scenarios(rng: random.Random) -> dict[str, dict]:
         "slot taken before reserve": dict(arrange=lambda s: s.take_slot_before_next_reserve(102522)),
         "reserve answer held back": dict(
             arrange=lambda s: (s.faults.add(FaultRule("hold_answer", "reserve-appointment", 1)),
-                               setattr(s.settings, "fault_hang_s", 40))),
+                               setattr(s.settings, "fault_hang_s", 40)),
+            interrupt=lambda process, data: process.communicate(timeout=180), at_least=5),
         "redesigned page": dict(arrange=lambda s: setattr(s.switches, "redesign", build_variant(["next"]))),
         "Chromium killed after reserve": dict(
             arrange=lambda s: s.faults.add(FaultRule("timeout", "update-appointment", 1)),
-            interrupt=kill_chromium_after_reserve),
+            interrupt=kill_chromium_after_reserve, at_least=10),
+        "SIGKILL after reserve": dict(
+            arrange=lambda s: s.faults.add(FaultRule("timeout", "update-appointment", 1)),
+            interrupt=sigkill_after_reserve, at_least=10),
     }
 
 
@@ -222,7 +232,8 @@ def main() -> None:
     print(f"{'fault':40s} {'n':>3s}  {'outcomes':38s} {'settled':>8s}  invariants")
     with ReplicaServer(site) as server:
         for name, spec in scenarios(rng).items():
-            runs = [measure(server, site, **spec) for _ in range(options.runs)]
+            count = max(options.runs, spec.pop("at_least", 0))
+            runs = [measure(server, site, **spec) for _ in range(count)]
             print(report(name, runs), flush=True)
         for name, sig in (("SIGKILL at a random point", signal.SIGKILL), ("SIGTERM at a random point", signal.SIGTERM)):
             runs = [measure(server, site, lambda s: None, at_random_point(sig, rng)) for _ in range(options.kills)]

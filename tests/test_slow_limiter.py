@@ -16,8 +16,8 @@ from tests.agent_helpers import agent_env
 from tests.replica_helpers import berlin_slot
 from tests.watch_helpers import add
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
 MINUTES = float(os.environ.get("MTA_SLOW_LIMITER_MINUTES", "30"))
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(MINUTES * 60 + 900)]
 
 
 def test_thirty_minutes_of_run_and_book_never_meet_the_sites_limit(server, replica, tmp_path) -> None:
