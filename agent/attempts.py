@@ -8,8 +8,11 @@ flow takes its next step.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from loguru import logger
@@ -54,7 +57,7 @@ class AttemptRecorder:
     def begin(cls, sessions: sessionmaker[Session], site: str, request: BookingRequest,
               watch_id: int | None = None) -> AttemptRecorder:
         """Refuse a second live booking for the person and service; otherwise write the attempt row."""
-        with sessions.begin() as session:
+        with booking_lock(sessions), sessions.begin() as session:
             guard_one_booking(session, request.person, request.service_id)
             # the contact is kept (privately) so that a reservation whose page is lost can still be finished
             upsert_person(session, request.contact, key=request.person)
@@ -144,6 +147,22 @@ class AttemptRecorder:
 
 
 DEFAULT_RESERVATION_MINUTES = 15
+
+
+@contextmanager
+def booking_lock(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """The one-booking check and the new attempt row as one step across processes (``mta run`` and
+    ``mta book`` beside it): SQLite's deferred transactions would let both pass the check."""
+    database = getattr(getattr(sessions.kw.get("bind"), "url", None), "database", None)
+    if not database or database == ":memory:":
+        yield
+        return
+    fd = os.open(f"{database}.booking-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held for one short transaction
+        yield
+    finally:
+        os.close(fd)
 
 
 def record_orphan(session: Session, attempt: Attempt) -> str:

@@ -234,8 +234,11 @@ class RateBudget:
                 return
             backoff = books.backoff or self.config.backoff_s
             until = now + backoff
-            if reset is not None and reset > now:
-                until = max(until, reset if reset > 1e9 else now + reset)  # Unix time or seconds
+            if reset is not None and reset > 1e9:  # Unix time, read against the site's own clock when it says
+                site_now = _date_header(headers)
+                until = max(until, now + (reset - site_now) if site_now is not None else reset)
+            elif reset is not None and reset > 0:  # seconds
+                until = max(until, now + reset)
             books.open_until = max(books.open_until, until)
             books.open_reason = "the site answered 429 rateLimitExceeded"
             books.backoff = min(backoff * 2, self.config.backoff_max_s)

@@ -77,10 +77,13 @@ class FileLedger:
 
     def _read(self) -> Books:
         try:
-            return Books.from_json(json.loads(self.path.read_text()))
+            data = json.loads(self.path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return Books.from_json(data)
         except FileNotFoundError:
             return Books()
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any damage: the books restart, the site's answers correct them
             logger.warning("the shared rate budget {} was unreadable ({}); starting empty books", self.path, exc)
             return Books()
 
@@ -89,6 +92,8 @@ class FileLedger:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(asdict(books), out)
+            out.flush()
+            os.fsync(out.fileno())  # a power cut leaves the old books or the new, never an empty file
         os.replace(tmp, self.path)
 
 

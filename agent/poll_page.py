@@ -68,6 +68,7 @@ class PollPage:
         self.borrowed = 0  # tokens taken from warm pages instead
         self.upkeep_requests = 0  # requests those preparations sent
         self.polls = 0  # calendar requests sent
+        self._refused: set[str] = set()  # tokens the site refused (not to be borrowed again)
         self._client = httpx.AsyncClient(timeout=settings.step_timeout_s, headers={"Accept": "application/json"})
 
     def site_now(self) -> float:
@@ -89,6 +90,8 @@ class PollPage:
         if self.ready():
             return
         borrowed = self.borrow(self.settings.token_refresh_margin_s) if self.borrow else None
+        if borrowed is not None and borrowed.value in self._refused:
+            borrowed = None  # the site refused that token once: a warm page still holding it does not lend it
         if borrowed is not None:
             self.token = borrowed
             self.borrowed += 1
@@ -103,6 +106,10 @@ class PollPage:
         await self.pool.close_if_idle()
         self.renewals += 1
         self.upkeep_requests += prepared.requests
+        self._refused.clear()
+        if not self.ready():  # a fresh token already inside the margin: the settings cannot work
+            raise SiteTrouble(Trouble.TOKEN, "a freshly earned captcha token expires within "
+                              f"MTA_TOKEN_REFRESH_MARGIN_S ({self.settings.token_refresh_margin_s:g} s)")
 
     async def retire(self) -> None:
         """Forget the token (it was refused, or the agent stops polling)."""
@@ -168,6 +175,8 @@ class PollPage:
         if what is SiteMeaning.NO_SLOTS:
             return None
         if what is SiteMeaning.CAPTCHA_REFUSED:
+            if self.token is not None and self.token.value:
+                self._refused.add(self.token.value)
             await self.retire()
             raise SiteTrouble(Trouble.TOKEN, f"the site refused the captcha token ({describe(status, body)})")
         trouble = {SiteMeaning.RATE_LIMITED: Trouble.RATE_LIMITED, SiteMeaning.MAINTENANCE: Trouble.MAINTENANCE,

@@ -51,28 +51,34 @@ class BrowserPool:
         # One page prepares (load, captcha-details, challenge, verify) at a time: pages warming together
         # would interleave their requests in the rate budget and one could wait past its step timeout.
         self.warming = asyncio.Lock()
+        self._browser_lock = asyncio.Lock()
 
     @property
     def alive(self) -> bool:
         return self.browser is not None and self.browser.is_connected()
 
     async def _ensure_browser(self) -> Browser:
-        if not self.alive:
-            if self.browser is not None:
-                logger.warning("Chromium is gone; relaunching")
-                self.crash_relaunches += 1
-            self.browser = await launch_chromium(self.playwright, self.settings)
-            self.launches += 1
-            self.resting = False
-        assert self.browser is not None
-        return self.browser
+        async with self._browser_lock:  # one launch at a time: two callers never start two Chromiums
+            if not self.alive:
+                if self.browser is not None:
+                    logger.warning("Chromium is gone; relaunching")
+                    self.crash_relaunches += 1
+                self.browser = await launch_chromium(self.playwright, self.settings)
+                self.launches += 1
+                self.resting = False
+            assert self.browser is not None
+            return self.browser
 
     async def new_context(self) -> PooledContext:
-        browser = await self._ensure_browser()
-        # bounded: opening on a browser that dies at that moment can wait forever (seen with Chromium killed)
-        context = await asyncio.wait_for(new_site_context(browser), OPEN_TIMEOUT_S)
+        self.open_contexts += 1  # counted before the awaits: an idle close never takes the browser from under it
+        try:
+            browser = await self._ensure_browser()
+            # bounded: opening on a browser that dies at that moment can wait forever (seen with Chromium killed)
+            context = await asyncio.wait_for(new_site_context(browser), OPEN_TIMEOUT_S)
+        except BaseException:
+            self.open_contexts -= 1
+            raise
         context.set_default_timeout(self.settings.step_timeout_s * 1000)
-        self.open_contexts += 1
         return PooledContext(context)
 
     def worn(self, pooled: PooledContext) -> bool:
@@ -94,10 +100,15 @@ class BrowserPool:
     async def close_if_idle(self) -> bool:
         """Close Chromium while no context is open (it is relaunched for the next one, ~0.5 s): between
         token renewals an agent without warm pages then holds no browser memory at all."""
-        if self.open_contexts or self.browser is None or not self.settings.close_idle_browser:
-            return False
-        await self.close()
-        self.resting = True
+        async with self._browser_lock:
+            if self.open_contexts or self.browser is None or not self.settings.close_idle_browser:
+                return False
+            browser, self.browser = self.browser, None
+            self.resting = True
+        try:
+            await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - it may be gone already
+            pass
         return True
 
     async def close(self) -> None:

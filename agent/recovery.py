@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from loguru import logger
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from flows.outcomes import OutcomeKind
@@ -45,6 +45,18 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
+def _claim(sessions: sessionmaker[Session], attempt_id: int) -> bool:
+    """Take an open attempt over atomically (its pid becomes ours): two processes starting at once never
+    settle the same attempt twice."""
+    with sessions.begin() as session:
+        attempt = session.get(Attempt, attempt_id)
+        if attempt is None or attempt.outcome is not None or _alive(attempt.pid):
+            return False
+        claimed = session.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.pid == attempt.pid)
+                                  .values(pid=os.getpid()))
+        return claimed.rowcount == 1
+
+
 async def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) -> list[str]:
     """Close every open attempt whose process is gone; returns one line per settled attempt.
 
@@ -54,6 +66,8 @@ async def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) 
         open_ids = [a.id for a in session.scalars(select(Attempt).where(Attempt.outcome.is_(None)))
                     if not _alive(a.pid)]
     for attempt_id in open_ids:
+        if not _claim(sessions, attempt_id):
+            continue  # another agent process is settling it
         with sessions() as session:
             snapshot = session.get(Attempt, attempt_id)
         assert snapshot is not None
@@ -96,6 +110,15 @@ async def keep_or_give_back(site_api: SiteApi, process_id: int, auth_key: str, s
         why = kept.detail or kept.status
     else:
         why = "no contact details are stored for the person"
+    # a preconfirm whose answer was lost may have landed: only a process the site still calls "reserved"
+    # is given back
+    now = await site_api.appointment(process_id, auth_key)
+    if now.status in ("preconfirmed", "confirmed"):
+        return Held(True, now.status, now.process, "")
+    if now.status != "reserved":
+        gone = now.status in ("gone", "cancelled")
+        return Held(False, now.status if gone else "reserved", None,
+                    f"{why}; the site reports it {now.status}, so it was left as it is")
     cancelled = await site_api.cancel(process_id, auth_key)
     given = cancelled.status in ("cancelled", "gone")
     return Held(False, "cancelled" if given else "reserved", None,

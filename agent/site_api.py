@@ -129,10 +129,17 @@ class SiteApi:
         contact_body = {**ref, "familyName": f"{contact.first_name} {contact.last_name}".strip(),
                         "email": contact.email, "telephone": contact.telephone or None,
                         "customTextfield": None, "customTextfield2": None}
-        updated = await self._status("POST", "update-appointment/", kind=BOOKING, json=contact_body)
+        for _ in range(2):  # a step without an answer (timeout, 5xx) is tried once more
+            updated = await self._status("POST", "update-appointment/", kind=BOOKING, json=contact_body)
+            if updated.status != "unknown":
+                break
         if updated.process is None:
             return updated if updated.status in ("gone", "unknown") else ProcessStatus("refused", updated.detail)
-        return await self._status("POST", "preconfirm-appointment/", kind=BOOKING, json=ref)
+        for _ in range(2):
+            done = await self._status("POST", "preconfirm-appointment/", kind=BOOKING, json=ref)
+            if done.status != "unknown":
+                break
+        return done
 
     async def _status(self, method: str, endpoint: str, kind: str = CHECK, **kwargs: object) -> ProcessStatus:
         try:

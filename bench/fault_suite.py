@@ -160,6 +160,7 @@ def kill_chromium_after_reserve(process: subprocess.Popen, data: Path) -> None:
     from tests.proc_helpers import descendants
 
     if wait_until(process, data, lambda a: a.phase == "reserved"):
+        time.sleep(1.0)  # the page has sent its contact step (whose answer hangs): between reserve and preconfirm
         for pid, name in descendants(process.pid).items():
             if "chrom" in name:
                 try:
@@ -172,6 +173,7 @@ def kill_chromium_after_reserve(process: subprocess.Popen, data: Path) -> None:
 def sigkill_after_reserve(process: subprocess.Popen, data: Path) -> None:
     """The agent dies while its attempt holds a slot (the contact step's answer hangs)."""
     wait_until(process, data, lambda a: a.phase == "reserved")
+    time.sleep(1.0)  # the page has sent its contact step (whose answer hangs): between reserve and preconfirm
     stop_group(process, signal.SIGKILL)
 
 
