@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/fault_suite.py                  # every fault 3 times, SIGKILL/SIGTERM 30 times each
     .venv/bin/python bench/fault_suite.py --runs 1 --kills 4   # short
+    .venv/bin/python bench/fault_suite.py --only Chromium --only "after reserve"
 
 Per fault it prints how the attempt ended, the time until everything was settled (the attempt closed and,
 after an interruption, the next start's recovery done), and the invariants, checked after every run:
@@ -227,6 +228,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per fault")
     parser.add_argument("--kills", type=int, default=30, help="SIGKILL and SIGTERM runs at random points, each")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--only", action="append", help="run only faults whose name contains this (repeatable)")
     options = parser.parse_args()
     rng = random.Random(options.seed)
     site = Replica(ReplicaSettings(altcha_cost=10, rate_window_s=10))  # windows compressed sixfold, both sides
@@ -234,10 +236,14 @@ def main() -> None:
     print(f"{'fault':40s} {'n':>3s}  {'outcomes':38s} {'settled':>8s}  invariants")
     with ReplicaServer(site) as server:
         for name, spec in scenarios(rng).items():
+            if options.only and not any(part in name for part in options.only):
+                continue
             count = max(options.runs, spec.pop("at_least", 0))
             runs = [measure(server, site, **spec) for _ in range(count)]
             print(report(name, runs), flush=True)
         for name, sig in (("SIGKILL at a random point", signal.SIGKILL), ("SIGTERM at a random point", signal.SIGTERM)):
+            if options.only and not any(part in name for part in options.only):
+                continue
             runs = [measure(server, site, lambda s: None, at_random_point(sig, rng)) for _ in range(options.kills)]
             print(report(name, runs), flush=True)
 
