@@ -216,7 +216,7 @@ def report(name: str, runs: list[Run]) -> str:
     for run in runs:
         outcomes[run.outcome] = outcomes.get(run.outcome, 0) + 1
     settled = statistics.median(r.settled_s for r in runs)
-    ok = all(r.live <= 1 and r.open_after == 0 and r.site_429 == 0 for r in runs)
+    ok = all(r.live <= 1 and r.open_after == 0 and r.site_429 == 0 and r.given_back == 0 for r in runs)
     return (f"{name:40s} {len(runs):3d}  {', '.join(f'{k} {v}' for k, v in sorted(outcomes.items())):38s} "
             f"{settled:6.1f} s  live≤1 {'yes' if all(r.live <= 1 for r in runs) else 'NO'}  "
             f"open {sum(r.open_after for r in runs)}  given back {sum(r.given_back for r in runs)}  "
