@@ -17,13 +17,16 @@ from loguru import logger
 WORK_FOLDER = ".playwright"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int | None) -> bool:
+    """Whether another process with this pid runs (ours does not count: its leftovers are its own)."""
+    if not pid or pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return True  # someone else's process: alive
     return True
 
 
@@ -34,7 +37,7 @@ def clean_stale(recordings: Path) -> list[Path]:
     if not root.is_dir():
         return removed
     for folder in root.iterdir():
-        if folder.name.isdigit() and int(folder.name) != os.getpid() and not _alive(int(folder.name)):
+        if folder.name.isdigit() and int(folder.name) != os.getpid() and not process_alive(int(folder.name)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     if removed:

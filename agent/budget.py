@@ -299,14 +299,18 @@ class RateBudget:
             }
 
 
+def http_date(value: str | None) -> float | None:
+    """Unix time of an HTTP ``Date`` value (the site's clock); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def _date_header(headers: Mapping[str, str]) -> float | None:
-    for key, value in headers.items():
-        if key.lower() == "date":
-            try:
-                return parsedate_to_datetime(value).timestamp()
-            except (TypeError, ValueError, IndexError):
-                return None
-    return None
+    return http_date(next((v for k, v in headers.items() if k.lower() == "date"), None))
 
 
 def _header(headers: Mapping[str, str], name: str) -> float | None:

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import httpx
@@ -28,7 +27,7 @@ from flows.locators import SelectorBook
 from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 from flows.timezone import berlin_day
 
-from .budget import POLL, RateBudget
+from .budget import POLL, RateBudget, http_date
 from .config import Settings
 from .metrics import NULL_METRICS, Metrics
 from .pool import BrowserPool
@@ -166,7 +165,7 @@ class PollPage:
             body = None
         status = answer.status_code
         self.budget.observe(status, answer.headers, error_codes(body))
-        site_time = _date_header(answer.headers.get("date"))
+        site_time = http_date(answer.headers.get("date"))
         if site_time is not None:
             self.site_offset = site_time - time.time()
         what = meaning(status, body)
@@ -190,12 +189,3 @@ def page_end_date(today: date) -> date:
     index = today.month - 1 + 6
     first = date(today.year + index // 12, index % 12 + 1, 1)
     return first + timedelta(days=today.day - 1)
-
-
-def _date_header(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None

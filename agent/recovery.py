@@ -30,27 +30,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.outcomes import OutcomeKind
 from flows.request import Contact
 
+from .artifacts import process_alive
 from .attempts import record_orphan
 from .models import Attempt
 from .site_api import ProcessStatus, SiteApi
 from .watches import contact_of
-
-def _alive(pid: int | None) -> bool:
-    if not pid or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
 
 def _claim(sessions: sessionmaker[Session], attempt_id: int) -> bool:
     """Take an open attempt over atomically (its pid becomes ours): two processes starting at once never
     settle the same attempt twice."""
     with sessions.begin() as session:
         attempt = session.get(Attempt, attempt_id)
-        if attempt is None or attempt.outcome is not None or _alive(attempt.pid):
+        if attempt is None or attempt.outcome is not None or process_alive(attempt.pid):
             return False
         claimed = session.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.pid == attempt.pid)
                                   .values(pid=os.getpid()))
@@ -64,7 +55,7 @@ async def settle_unfinished(sessions: sessionmaker[Session], site_api: SiteApi) 
     report = []
     with sessions() as session:
         open_ids = [a.id for a in session.scalars(select(Attempt).where(Attempt.outcome.is_(None)))
-                    if not _alive(a.pid)]
+                    if not process_alive(a.pid)]
     for attempt_id in open_ids:
         if not _claim(sessions, attempt_id):
             continue  # another agent process is settling it

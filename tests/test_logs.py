@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,9 +16,8 @@ from agent import logs
 from agent.db import open_database
 from agent.watches import add_watch
 from flows.request import Contact
-from tests.agent_helpers import agent_env
 from tests.replica_helpers import berlin_slot
-from tests.watch_helpers import FAST_BUDGET
+from tests.watch_helpers import fast_run_env
 
 ZENOBIA = Contact("Zenobia", "Quillfeather", "zenobia.q@example.org", "+491705550123")  # valid for the form
 BOT_TOKEN = "7712345678:AAHq3kZ_9vXw-LmNoPqRsTuVwXyZaBcDeFg"
@@ -89,9 +87,8 @@ def test_a_full_run_with_a_booking_prints_no_personal_data(server, replica, tmp_
     sessions = open_database(f"sqlite:///{tmp_path / 'mta.db'}")
     today = replica.clock.now_berlin().date()
     add_watch(sessions, ZENOBIA, 1063453, [102522], today, today + timedelta(days=60), mode="auto")
-    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "DEBUG", "MTA_LOG_FORMAT": "json",
-           "MTA_TELEGRAM_TOKEN": BOT_TOKEN, "MTA_CONTACT_FIRST_NAME": "Zenobia",
-           **{f"MTA_{k.upper()}": str(v) for k, v in FAST_BUDGET.items()}}
+    env = fast_run_env(server, tmp_path, MTA_LOG_LEVEL="DEBUG", MTA_LOG_FORMAT="json", MTA_TELEGRAM_TOKEN=BOT_TOKEN,
+                       MTA_CONTACT_FIRST_NAME="Zenobia")
     out_file, err_file = open(tmp_path / "out.txt", "w+"), open(tmp_path / "err.txt", "w+")  # files: DEBUG fills pipes
     process = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--status-every", "1"], env=env,
                                stdout=out_file, stderr=err_file, text=True)

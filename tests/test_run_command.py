@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,8 +12,7 @@ from sqlalchemy import select
 
 from agent.db import open_database
 from agent.models import Attempt
-from tests.agent_helpers import agent_env
-from tests.watch_helpers import FAST_BUDGET, add
+from tests.watch_helpers import add, fast_run_env
 
 pytestmark = pytest.mark.browser
 
@@ -23,8 +21,7 @@ def test_run_watches_and_stops_cleanly_on_sigterm(server, replica, tmp_path) -> 
     replica.clock.unfreeze()
     sessions = open_database(f"sqlite:///{tmp_path / 'mta.db'}")
     add(sessions, replica, 1, [102522], mode="notify")
-    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "WARNING",
-           **{f"MTA_{k.upper()}": str(v) for k, v in FAST_BUDGET.items()}}
+    env = fast_run_env(server, tmp_path, MTA_LOG_LEVEL="WARNING")
     process = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--status-every", "1"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60

@@ -18,7 +18,7 @@ from agent.notifier import MemoryNotifier
 from agent.service import AgentService, UnknownWatch
 from tests.agent_helpers import agent_env
 from tests.replica_helpers import berlin_slot
-from tests.watch_helpers import FAST_BUDGET, add, person, wait_for, watcher_settings
+from tests.watch_helpers import add, fast_run_env, person, wait_for, watcher_settings
 
 pytestmark = pytest.mark.browser
 
@@ -114,8 +114,7 @@ def test_sigterm_at_the_reserve_step_closes_the_attempt_and_tells_the_person(ser
     sessions = open_database(f"sqlite:///{tmp_path / 'mta.db'}")
     add(sessions, replica, 1, [102522], mode="auto")
     replica.faults.add(FaultRule(kind="hold_answer", path="reserve-appointment", count=1))
-    env = {**os.environ, **agent_env(server, tmp_path), "MTA_LOG_LEVEL": "WARNING",
-           **{f"MTA_{k.upper()}": str(v) for k, v in FAST_BUDGET.items()}}
+    env = fast_run_env(server, tmp_path, MTA_LOG_LEVEL="WARNING")
     process = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--status-every", "1"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -14,12 +15,18 @@ from agent.notifier import MemoryNotifier
 from agent.service import AgentService
 from agent.watches import add_watch
 from flows.request import Contact
-from tests.agent_helpers import agent_settings
+from tests.agent_helpers import agent_env, agent_settings
 
 # Compressed time: the budget's window is 3 s instead of 60 s (6 requests per window, like a person).
 FAST_BUDGET = dict(budget_requests=6, budget_window_s=3.0, budget_booking_burst=12, site_limit=60, site_window_s=6.0,
                    backoff_s=2.0, backoff_max_s=8.0, token_refresh_margin_s=3.0, warm_token_margin_s=3.0,
                    warm_check_s=1.0, refresh_s=2.0, stop_grace_s=20.0)
+
+
+def fast_run_env(server, tmp: Path, **extra: str) -> dict[str, str]:
+    """The environment of a separate ``mta`` process aimed at the replica, with the compressed budget."""
+    return {**os.environ, **agent_env(server, tmp), **{f"MTA_{k.upper()}": str(v) for k, v in FAST_BUDGET.items()},
+            **extra}
 
 
 def person(n: int) -> Contact:
