@@ -27,6 +27,7 @@ from loguru import logger
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.booking import activation_minutes
 from flows.outcomes import OutcomeKind
 from flows.request import Contact
 
@@ -117,8 +118,7 @@ async def keep_or_give_back(site_api: SiteApi, process_id: int, auth_key: str, s
 
 
 def activation_deadline(process: dict | None) -> float:
-    minutes = int(((process or {}).get("scope") or {}).get("activationDuration") or 60)
-    return time.time() + minutes * 60
+    return time.time() + activation_minutes(process) * 60
 
 
 def _settle_held(attempt: Attempt, held: Held) -> str:

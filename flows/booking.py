@@ -33,6 +33,15 @@ from .request import BookingRequest
 CAPTCHA_ROUNDS = 3
 
 
+def activation_minutes(process: dict | None) -> int:
+    """Minutes the person has to open the activation link (the process's ``scope.activationDuration``)."""
+    scope = (process or {}).get("scope")
+    try:
+        return int((scope if isinstance(scope, dict) else {}).get("activationDuration") or 60)
+    except (TypeError, ValueError):
+        return 60
+
+
 class BookingObserver:
     """Told about every step as it happens (the attempt recorder, the progress display).
 
@@ -263,7 +272,7 @@ class BookingFlow:
                                        f"{', '.join(answer.error_codes)}", process_id=process.get("processId")))
             s.api("preconfirm-appointment/", answer.body)
         body = answer.body if isinstance(answer.body, dict) else {}
-        minutes = int((body.get("scope") or {}).get("activationDuration") or 60)
+        minutes = activation_minutes(body)
         office_id = int(body.get("officeId") or process["officeId"])
         return Outcome(
             OutcomeKind.RESERVED,

@@ -24,8 +24,6 @@ def _person(settings: Settings, email: str, person: str | None) -> str:
     return person_key(email)
 
 
-
-
 @app.command()
 def book(
     service: int = typer.Option(..., min=1, max=ID_MAX, help="service id, e.g. 1063453 (Reisepass)"),
