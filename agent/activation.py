@@ -9,7 +9,6 @@ recorded, and the site's calendar file is kept for the person.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from playwright.async_api import async_playwright
 from sqlalchemy import select
@@ -73,15 +72,3 @@ def record_activation(sessions: sessionmaker[Session], process_id: int, outcome:
     if "appointmentNotFound" in outcome.reason:
         return mark_process(sessions, process_id, "gone")
     return []
-
-
-def keep_calendar_file(settings: Settings, attempt_id: int, ics: str | None) -> Path | None:
-    """The appointment's ``.ics`` in the private data directory (owner-only), for the person's notice."""
-    if not ics:
-        return None
-    folder = settings.data_dir / "calendar"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"attempt-{attempt_id}.ics"
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(ics, encoding="utf-8")
-    return path

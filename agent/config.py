@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+import json
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,9 +119,56 @@ class Settings(BaseSettings):
                                               "deadline is this close and no mail has come")
     activation_check_s: float = Field(30.0, gt=0, description="how often activation deadlines are checked")
 
+    # Telegram: the bot inside ``mta run`` (docs/telegram.md). Without a token, notices go to the console.
+    telegram_token: SecretStr = Field(SecretStr(""), description="the bot's token from BotFather; never logged")
+    telegram_allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, description="chats that may use the bot "
+                                                 "(JSON list or comma-separated); the admin may add more with /allow")
+    telegram_admin_chat_id: int | None = Field(None, description="the admin's chat: /allow, /deny, /trace and "
+                                               "operational alerts")
+    telegram_base_url: str = Field("https://api.telegram.org", description="the Bot API server (tests: a local "
+                                   "stand-in)")
+    telegram_poll_timeout_s: float = Field(20.0, ge=0, le=600, description="long-polling wait of getUpdates")
+    telegram_conversation_timeout_s: float = Field(900.0, gt=0, description="a /watch or /start conversation "
+                                                   "left this long is ended")
+    telegram_max_watches: int = Field(5, ge=1, le=100, description="watches one person may have")
+    quiet_hours: str = Field("22:00-07:00", description="Munich time; found slots and trouble wait until it "
+                             "ends (reserved, handoff and deadline notices never wait). Empty: none")
+    notice_cooldown_s: float = Field(1800.0, ge=0, description="the same trouble notice at most once per this "
+                                     "(per person); a found-slot notice per watch at most once per a tenth of it")
+    digest_time: str = Field("20:00", description="Munich time of the daily digest (empty: none)")
+    alert_circuit_s: float = Field(900.0, gt=0, description="the admin is alerted when the circuit stays open "
+                                   "this long")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_token.get_secret_value())
+
     @property
     def mailbox_enabled(self) -> bool:
         return bool(self.imap_host)
+
+    @field_validator("telegram_allowed_chat_ids", mode="before")
+    @classmethod
+    def _chat_ids(cls, value: object) -> object:
+        """``[1, 2]`` or ``1,2`` (chat ids may be negative: groups)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("quiet_hours", "digest_time")
+    @classmethod
+    def _clock_times(cls, value: str, info) -> str:
+        value = value.strip()
+        pattern = r"([01]\d|2[0-3]):[0-5]\d"
+        if info.field_name == "quiet_hours":
+            pattern = f"{pattern}-{pattern}"
+        if value and not re.fullmatch(pattern, value):
+            raise ValueError("expected HH:MM-HH:MM (Munich time), or empty" if info.field_name == "quiet_hours"
+                             else "expected HH:MM (Munich time), or empty")
+        return value
 
     @model_validator(mode="after")
     def _budget_is_polite(self) -> Settings:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from loguru import logger
 from sqlalchemy import select
@@ -25,16 +25,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from flows.links import activation_link
 from flows.outcomes import OutcomeKind
-from flows.timezone import BERLIN
 
-from .activation import activate_link, keep_calendar_file, record_activation
+from .activation import activate_link, record_activation
+from .calendar_file import keep_calendar_file
 from .budget import RateBudget
 from .config import Settings
 from .imap_mailbox import Mailbox, MailboxConfig, MailboxLost, MailboxRefused
 from .mail_links import parse_message, read_activation_mail
 from .mail_verdict import Action, Verdict, judge
 from .models import Attempt
-from .notifier import Notice, Notifier
+from .notices import ActivationDue, ActivationFailed, Confirmed, Facts, Notice
+from .notifier import Notifier
 from .pool import BrowserPool
 from .states import NoticeKind
 
@@ -207,22 +208,19 @@ class MailboxWatcher:
                                          "mailReadAt": read_at, "confirmedAt": confirmed_at})
             logger.info("mailbox: process {} activated (attempt {}) in {:.1f} s", link.process_id,
                         verdict.attempt_id, confirmed_at - read_at)
-            ics = keep_calendar_file(self.settings, verdict.attempt_id, outcome.ics)
-            when = datetime.fromtimestamp(outcome.slot_ts or 0, BERLIN).strftime("%a %d.%m.%Y %H:%M")
+            ics = keep_calendar_file(self.settings, verdict.attempt_id, outcome)
             await self._tell(verdict.person, NoticeKind.ACTIVATED,
-                             f"attempt {verdict.attempt_id}: activated from the city's e-mail: booked {when} at "
-                             f"{outcome.office_name}.", attachment=ics)
+                             Confirmed(verdict.attempt_id, outcome.slot_ts or 0, outcome.office_name or "", "mail"),
+                             attachment=ics)
             return True
         if outcome is not None and record_activation(self.sessions, link.process_id, outcome):
-            await self._tell(verdict.person, NoticeKind.FAILED,
-                             f"attempt {verdict.attempt_id}: the activation link had lapsed; the slot is gone.")
+            await self._tell(verdict.person, NoticeKind.FAILED, ActivationFailed(verdict.attempt_id, reason, True))
             return True
         failures = self._failures[link.process_id] = self._failures.get(link.process_id, 0) + 1
         logger.warning("mailbox: activating process {} failed ({}): {}", link.process_id, failures, reason)
         if failures == 1:
-            await self._tell(verdict.person, NoticeKind.FAILED,
-                             f"attempt {verdict.attempt_id}: could not activate yet ({reason}); trying again. "
-                             "You can also open the link yourself:", link=link.link)
+            await self._tell(verdict.person, NoticeKind.FAILED, ActivationFailed(verdict.attempt_id, reason, False),
+                             link=link.link)
         self._retry_at[uid] = time.time() + min(self.settings.imap_retry_s * 2 ** failures,
                                                 self.settings.imap_reconnect_max_s)
         return False
@@ -257,14 +255,13 @@ class MailboxWatcher:
                 due.append((attempt.id, attempt.person, attempt.activation_deadline, attempt.process_id,
                             attempt.auth_key))
         for attempt_id, person, deadline, process_id, auth_key in due:
-            until = datetime.fromtimestamp(deadline, BERLIN).strftime("%H:%M")
             link = activation_link(self.settings.booking_url, process_id, auth_key) if auth_key else None
-            await self._tell(person, NoticeKind.ACTIVATION_DUE,
-                             f"attempt {attempt_id}: activate by {until} (Munich time) or the reservation lapses; "
-                             "no activation e-mail has reached the agent yet. Open the link in the city's "
-                             "e-mail, or this one:", link=link)
+            await self._tell(person, NoticeKind.ACTIVATION_DUE, ActivationDue(attempt_id, deadline), link=link)
         return [d[0] for d in due]
 
-    async def _tell(self, person: str | None, kind: NoticeKind, text: str, link: str | None = None,
+    async def _tell(self, person: str | None, kind: NoticeKind, facts: Facts, link: str | None = None,
                     attachment=None) -> None:
-        await self.notifier.send(Notice(person or "", kind, text, link, attachment))
+        try:
+            await self.notifier.send(Notice(person or "", kind, facts, link, attachment))
+        except Exception:  # noqa: BLE001 - telling is best effort; the mailbox goes on
+            logger.exception("sending a {} notice failed", kind)

@@ -148,3 +148,18 @@ class QueryState(Base):
     query: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen: Mapped[list] = mapped_column(JSON, default=list)
     polled_at: Mapped[float] = mapped_column(Float)
+
+
+class Chat(Base):
+    """A Telegram chat the bot knows: let in by the admin (or the allow-list setting), its language, and
+    the person it books for once they consented. Strangers are never stored."""
+
+    __tablename__ = "chats"
+
+    chat_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    allowed: Mapped[bool | None] = mapped_column(Boolean)  # /allow: True, /deny: False; None: the setting decides
+    language: Mapped[str | None] = mapped_column(String(2))  # de | en; None: the Telegram client's language
+    person_key: Mapped[str | None] = mapped_column(String(64))  # set when onboarding finished
+    consented_at: Mapped[float | None] = mapped_column(Float)
+    blocked_at: Mapped[float | None] = mapped_column(Float)  # the person blocked the bot (403): no sends

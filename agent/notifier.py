@@ -1,24 +1,26 @@
-"""Telling the person what happened. Console now; the Telegram bot implements the same interface."""
+"""Telling the person what happened: the console, or Telegram (``agent/bot/``), behind one interface.
+
+A notifier gets typed notices (``agent/notices.py``) and renders them itself
+(``agent/notice_text.py``). The console addresses the person by first name
+(never a key or hash in what a person reads) and stamps Munich time.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 from typing import Protocol
-
-from .states import NoticeKind
 
 from rich.console import Console
 from rich.markup import escape
 
+from flows.timezone import BERLIN
 
-@dataclass(frozen=True)
-class Notice:
-    person_key: str
-    kind: NoticeKind
-    text: str
-    link: str | None = None
-    attachment: Path | None = None  # a file for the person (the appointment's .ics)
+from .notice_text import render
+from .notices import Notice
+
+__all__ = ["ConsoleNotifier", "MemoryNotifier", "Notice", "Notifier"]
 
 
 class Notifier(Protocol):
@@ -28,14 +30,15 @@ class Notifier(Protocol):
 @dataclass
 class ConsoleNotifier:
     console: Console = field(default_factory=Console)
+    name_of: Callable[[str], str] = lambda key: key  # the person's display name (the service looks it up)
 
     async def send(self, notice: Notice) -> None:
-        # person_key is a hash, never a name or address
-        link = f"\n    {notice.link}" if notice.link else ""
+        text = render(notice, "en").plain
         if notice.attachment is not None:
-            link += f"\n    file: {notice.attachment}"
-        self.console.print(f"[bold]→ {notice.person_key}[/] {escape(f'[{notice.kind}]')} {escape(notice.text)}"
-                           f"{escape(link)}")
+            text += f"\n    file: {notice.attachment}"
+        stamp = datetime.now(BERLIN).strftime("%H:%M:%S")
+        self.console.print(f"{stamp} [bold]→ {escape(self.name_of(notice.person_key))}[/] "
+                           f"{escape(f'[{notice.kind}]')} {escape(text)}")
 
 
 @dataclass

@@ -15,6 +15,8 @@ effect at once (otherwise a running ``mta run`` picks it up within
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,15 +26,21 @@ from playwright.async_api import Playwright, async_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flows.links import parse_link
+from flows.outcomes import Outcome, OutcomeKind
 from flows.request import Contact
 from flows.timezone import BERLIN
 
+from .activation import activate_link, mark_process, record_activation
 from .artifacts import clean_stale
 from .budget import RateBudget
+from .calendar_file import keep_calendar_file
 from .config import Settings
 from .db import open_database
 from .mailbox_watcher import MailboxWatcher
-from .models import Watch
+from .models import Attempt, Person, Watch
+from .notice_policy import NoticePolicy
+from .notices import Confirmed, Notice
 from .notifier import ConsoleNotifier, Notifier
 from .logs import remember_contact
 from .metrics import AgentCollector, PrometheusMetrics, instrument_budget
@@ -40,7 +48,8 @@ from .ops_server import OpsServer, ops_app
 from .pool import BrowserPool
 from .recovery import settle_unfinished
 from .runner import budget_for, selector_book
-from .site_api import SiteApi
+from .site_api import SiteApi, SiteCatalogue, SiteUnavailable
+from .states import NoticeKind
 from .tracing import prepare_recordings
 from .watcher import Watcher
 from .watches import add_watch, expire_past, remember_people
@@ -48,6 +57,23 @@ from .watches import add_watch, expire_past, remember_people
 
 class UnknownWatch(LookupError):
     pass
+
+
+CATALOGUE_TTL_S = 3600.0
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    confirmed: bool
+    status: str  # confirmed | reserved | preconfirmed | cancelled | gone | refused | unknown
+    reason: str
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -73,7 +99,11 @@ class AgentService:
     def __init__(self, settings: Settings, notifier: Notifier | None = None,
                  sessions: sessionmaker[Session] | None = None, budget: RateBudget | None = None) -> None:
         self.settings = settings
-        self.notifier = notifier or ConsoleNotifier()
+        self.channel: Notifier = notifier or ConsoleNotifier()  # where notices go without a bot
+        self.notifier: Notifier = self.channel  # cooldowns and quiet hours in front of it while running
+        self.bot = None  # the Telegram bot (agent/bot/), when MTA_TELEGRAM_TOKEN is set
+        self._policy_task: asyncio.Task | None = None
+        self._catalogue: tuple[float, SiteCatalogue] | None = None
         self._sessions = sessions
         self.budget = budget or budget_for(settings)
         self.playwright: Playwright | None = None
@@ -115,6 +145,12 @@ class AgentService:
         clean_stale(self.settings.recordings_dir)  # what a killed run left of its traces' parts
         expire_past(sessions, date.today())
         self.prune_recordings()
+        self._name_console()
+        try:
+            await self._start_notices()
+        except BaseException:
+            await self.stop()
+            raise
         if self.settings.mailbox_enabled:  # wrong credentials end the start here, before anything runs
             mailbox = MailboxWatcher(self.settings, sessions, self.notifier, self.budget)
             await mailbox.check_login()
@@ -145,6 +181,30 @@ class AgentService:
             await self.stop()
             raise
 
+    async def _start_notices(self) -> None:
+        """The Telegram bot when a token is set (it falls back to the console for people without a chat),
+        else the console; cooldowns and quiet hours in front of either."""
+        if self.settings.telegram_enabled:
+            from .bot import TelegramBot
+
+            self.bot = TelegramBot(self, self.settings, fallback=self.channel)
+            await self.bot.start()  # a token Telegram refuses ends the start here
+            self.notifier = NoticePolicy(self.bot, self.settings)
+        else:
+            logger.info("no MTA_TELEGRAM_TOKEN: notices go to the console (docs/telegram.md sets up the bot)")
+            self.notifier = NoticePolicy(self.channel, self.settings, quiet_hours=False)
+        self._policy_task = asyncio.create_task(self.notifier.run_flusher(), name="notices-after-quiet-hours")
+
+    def _name_console(self) -> None:
+        """The console addresses people by first name (never a key in what a person reads)."""
+        if isinstance(self.channel, ConsoleNotifier):
+            self.channel.name_of = self.display_name
+
+    def display_name(self, person_key: str) -> str:
+        with self.sessions() as session:
+            person = session.scalars(select(Person).where(Person.key == person_key)).first()
+        return person.first_name if person is not None and person.first_name else "you"
+
     def prune_recordings(self) -> None:
         """Traces past their age, then the oldest over the size limit (also before every attempt)."""
         s = self.settings
@@ -174,6 +234,14 @@ class AgentService:
         if self.mailbox is not None:
             await self.mailbox.stop()
             self.mailbox = None
+        if self._policy_task is not None:
+            self._policy_task.cancel()
+            await asyncio.gather(self._policy_task, return_exceptions=True)
+            self._policy_task = None
+        if self.bot is not None:  # after the watcher: its last notices (stopped mid-booking) still go out
+            await self.bot.stop()
+            self.bot = None
+        self.notifier = self.channel
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.pool is not None:
@@ -187,7 +255,7 @@ class AgentService:
                         date_to: date, **options: object) -> int:
         remember_contact(contact)
         watch_id = add_watch(self.sessions, contact, service_id, office_ids, date_from, date_to, **options)
-        await self._changed()
+        await self.changed()
         return watch_id
 
     async def pause(self, watch_id: int) -> WatchView:
@@ -202,11 +270,77 @@ class AgentService:
             if watch is None:
                 raise UnknownWatch(f"no watch {watch_id}")
             session.delete(watch)
-        await self._changed()
+        await self.changed()
 
-    def list_watches(self) -> list[WatchView]:
+    def list_watches(self, person_key: str | None = None) -> list[WatchView]:
+        """Every watch, or one person's (the bot shows a person their own only)."""
         with self.sessions() as session:
-            return [_view(w) for w in session.scalars(select(Watch).order_by(Watch.id))]
+            query = select(Watch).order_by(Watch.id)
+            if person_key is not None:
+                query = query.join(Person, Watch.person_id == Person.id).where(Person.key == person_key)
+            return [_view(w) for w in session.scalars(query)]
+
+    async def catalogue(self) -> SiteCatalogue:
+        """The site's services and offices with their names (one budgeted request, kept for an hour)."""
+        if self._catalogue is None or time.time() - self._catalogue[0] > CATALOGUE_TTL_S:
+            async with SiteApi(self.settings.api_url, self.budget) as api:
+                self._catalogue = (time.time(), await api.catalogue())
+        return self._catalogue[1]
+
+    async def names(self) -> tuple[dict[int, str], dict[int, str]]:
+        """Service and office names for people to read: the poll page's catalogue (free), else the cached
+        one; ids when the site cannot be asked."""
+        if self.watcher is not None and self.watcher.names()[0]:
+            return self.watcher.names()
+        try:
+            catalogue = await self.catalogue()
+        except SiteUnavailable:
+            return {}, {}
+        return catalogue.service_names, catalogue.office_names
+
+    async def activate(self, link: str, attempt_id: int, via: str = "chat") -> ActivationResult:
+        """Activate a held reservation through the page (as ``mta activate`` and the mailbox do); on
+        "confirmed", the person is told with the appointment's ``.ics``."""
+        process_id, _ = parse_link(link, self.settings.booking_url)
+        outcome = await activate_link(self.settings, link, self.budget, self.pool)
+        record_activation(self.sessions, process_id, outcome)
+        if outcome.kind is not OutcomeKind.CONFIRMED:
+            status = "gone" if "appointmentNotFound" in outcome.reason else "unknown"
+            return ActivationResult(False, status, outcome.reason)
+        await self._tell_confirmed(attempt_id, outcome, via)
+        return ActivationResult(True, "confirmed", outcome.reason)
+
+    async def check_activation(self, attempt_id: int) -> ActivationResult:
+        """Ask the site's ``appointment/`` (one budgeted request) whether the person activated it."""
+        with self.sessions() as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None or attempt.process_id is None or not attempt.auth_key:
+                return ActivationResult(False, "unknown", f"attempt {attempt_id} holds no reservation")
+            process_id, auth_key = attempt.process_id, attempt.auth_key
+        async with SiteApi(self.settings.api_url, self.budget) as api:
+            answer = await api.appointment(process_id, auth_key)
+        if answer.status in ("confirmed", "cancelled", "gone"):
+            mark_process(self.sessions, process_id, answer.status)
+        if answer.status != "confirmed":
+            return ActivationResult(False, answer.status, answer.detail or answer.status)
+        process = answer.process or {}
+        outcome = Outcome(OutcomeKind.CONFIRMED, "the site reports the appointment confirmed",
+                          office_id=process.get("officeId"), office_name=process.get("officeName"),
+                          slot_ts=_int(process.get("timestamp")), process_id=process_id,
+                          ics=process.get("icsContent") or None)
+        await self._tell_confirmed(attempt_id, outcome, "check")
+        return ActivationResult(True, "confirmed", outcome.reason)
+
+    async def _tell_confirmed(self, attempt_id: int, outcome: Outcome, via: str) -> None:
+        with self.sessions() as session:
+            attempt = session.get(Attempt, attempt_id)
+            person = attempt.person if attempt else ""
+            slot_ts = outcome.slot_ts or (attempt.slot_ts if attempt else 0) or 0
+        outcome.slot_ts = slot_ts
+        ics = keep_calendar_file(self.settings, attempt_id, outcome)
+        await self.notifier.send(Notice(person, NoticeKind.ACTIVATED,
+                                        Confirmed(attempt_id, slot_ts, outcome.office_name or "", via),
+                                        attachment=ics))
 
     def status(self) -> dict:
         """What the agent is doing (for status lines, the bot and health checks)."""
@@ -226,10 +360,11 @@ class AgentService:
                                  f"{' or '.join(only_from)} can be set {state}")
             watch.state, watch.state_reason = state, reason
             view = _view(watch)
-        await self._changed()
+        await self.changed()
         return view
 
-    async def _changed(self) -> None:
+    async def changed(self) -> None:
+        """Watches changed (a command, /forget): a running watcher re-reads them now."""
         if self.watcher is not None:
             await self.watcher.refresh()
 

@@ -58,13 +58,23 @@ class NoticeKind(_Named):
     BOOKED = "booked"  # reserved: open the activation link
     HANDOFF = "handoff"  # finish the captcha step on your own device
     RATE_LIMITED = "rate_limited"
+    MAINTENANCE = "maintenance"
+    SITE_CHANGED = "site_changed"  # the booking page no longer matches what the flows know
     SITE_ERROR = "site_error"
     FAILED = "failed"  # an attempt ended without a booking for a reason worth telling
     STOPPED = "stopped"  # the agent stopped while working for the person
     ACTIVATED = "activated"  # the agent activated the reservation from the city's e-mail (with the .ics)
     ACTIVATION_DUE = "activation_due"  # the activation deadline is near and no e-mail has come
+    DIGEST = "digest"  # the daily summary
 
     @property
     def is_trouble(self) -> bool:
         """Kinds sent at most once per cooldown (nobody wants a message per poll)."""
-        return self in (NoticeKind.RATE_LIMITED, NoticeKind.SITE_ERROR, NoticeKind.HANDOFF)
+        return self in (NoticeKind.RATE_LIMITED, NoticeKind.MAINTENANCE, NoticeKind.SITE_CHANGED,
+                        NoticeKind.SITE_ERROR, NoticeKind.HANDOFF)
+
+    @property
+    def urgent(self) -> bool:
+        """Kinds that never wait for the end of quiet hours: a reservation lapses within minutes."""
+        return self in (NoticeKind.BOOKED, NoticeKind.HANDOFF, NoticeKind.ACTIVATION_DUE, NoticeKind.ACTIVATED,
+                        NoticeKind.STOPPED)

@@ -36,22 +36,20 @@ from .budget import CircuitOpen, RateBudget
 from .config import Settings
 from .metrics import NULL_METRICS, Metrics
 from .models import Attempt, Person, Watch
-from .notifier import Notice, Notifier
+from .notices import Facts, Failed, Handoff, Notice, Reserved, SlotFound, Stopped
+from .notices import Trouble as TroubleFacts
+from .notifier import Notifier
 from .patterns import ReleasePattern, learn_from_db
 from .poll_page import PollPage
 from .poller import PollResult, QueryPoller, Slot
 from .pool import BrowserPool
 from .releases import load_seen, record_poll
 from .runner import run_booking, run_warm_booking
+from .site_api import names_in
 from .site_page import SiteTrouble, StreamKey
 from .states import NoticeKind, StreamStatus, Trouble
 from .warm_pages import WarmPages
 from .watches import active_watches, mark_booked, to_request
-
-TROUBLE_TEXT = {
-    StreamStatus.RATE_LIMITED: "the site is rate-limiting us; pausing politely (this is not 'no slots')",
-    StreamStatus.HANDOFF: "the captcha refuses automated browsers; finish on your device",
-}
 
 
 @dataclass
@@ -98,7 +96,7 @@ class Watcher:
         self._side_tasks: set[asyncio.Task] = set()  # warm-page upkeep in progress
         self._booking: StreamKey | None = None
         self._stopping = False
-        self._last_notice: dict[tuple[str, NoticeKind], float] = {}
+        self._names: tuple[dict[int, str], dict[int, str]] = ({}, {})
 
     # -- queries ------------------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -262,10 +260,12 @@ class Watcher:
             if not matches:
                 continue
             state.handled.update((watch_id, (office, ts)) for ts, office in matches)
-            when = datetime.fromtimestamp(matches[0][0], BERLIN).strftime("%a %d.%m. %H:%M")
             if watch.mode == "notify":
-                await self._notify(person.key, NoticeKind.FOUND, f"watch {watch_id}: {len(matches)} matching "
-                                   f"slot(s), earliest {when}", self.poll_page_link(watch.service_id))
+                services, offices = self.names()
+                facts = SlotFound(watch_id, services.get(watch.service_id, f"service {watch.service_id}"),
+                                  tuple((ts, offices.get(o, f"office {o}")) for ts, o in matches[:3]), len(matches))
+                await self._notify(person.key, NoticeKind.FOUND, facts, self.poll_page_link(watch.service_id),
+                                   cooldown_key=f"watch {watch_id}")
                 continue
             seen = first_seen.get((matches[0][1], matches[0][0]))
             await self._book(state, watch, person, request, seen, _first_unchecked_day(request, matches[0][0], result))
@@ -311,41 +311,72 @@ class Watcher:
         self.metrics.booking(outcome.kind.value, self.stats.bookings[-1]["warm"], seconds, latency)
         if outcome.kind.succeeded:
             paused = mark_booked(self.sessions, watch.id, f"attempt {result.attempt_id}: {outcome.reason}")
-            when = datetime.fromtimestamp(outcome.slot_ts or 0, BERLIN).strftime("%a %d.%m.%Y %H:%M")
-            extra = f"; paused your other watches {paused} for this service" if paused else ""
-            await self._notify(person.key, NoticeKind.BOOKED, f"watch {watch.id}: reserved {when} at "
-                               f"{outcome.office_name}. Open the activation link in the city's e-mail{extra}.")
+            await self._notify(person.key, NoticeKind.BOOKED,
+                               Reserved(watch.id, result.attempt_id, outcome.slot_ts or 0,
+                                        outcome.office_name or f"office {outcome.office_id}",
+                                        outcome.activation_deadline, tuple(paused)))
             await self.refresh()
         elif outcome.kind is OutcomeKind.CAPTCHA_HANDOFF:
-            await self._notify(person.key, NoticeKind.HANDOFF, f"watch {watch.id}: {outcome.reason}",
+            await self._notify(person.key, NoticeKind.HANDOFF, Handoff(self.label(state.key), outcome.reason),
                                outcome.handoff_link)
         elif outcome.kind is OutcomeKind.RATE_LIMITED:
             await self._trouble(state, Trouble.RATE_LIMITED, outcome.reason)
-        elif outcome.kind in (OutcomeKind.SITE_CHANGED, OutcomeKind.SITE_ERROR, OutcomeKind.SEARCH_LIMIT):
-            await self._notify(person.key, NoticeKind.FAILED, f"watch {watch.id}: {outcome.kind.value}: "
-                               f"{outcome.reason} (mta trace {result.attempt_id})")
+        elif outcome.kind is OutcomeKind.SITE_CHANGED:
+            await self._notify(person.key, NoticeKind.SITE_CHANGED,
+                               TroubleFacts(self.label(state.key), outcome.reason, attempt_id=result.attempt_id))
+            await self.alert(f"site changed (attempt {result.attempt_id}, mta trace {result.attempt_id}): "
+                             f"{outcome.reason}")
+        elif outcome.kind in (OutcomeKind.SITE_ERROR, OutcomeKind.SEARCH_LIMIT):
+            await self._notify(person.key, NoticeKind.FAILED,
+                               Failed(result.attempt_id, outcome.kind.value, outcome.reason))
 
     async def _trouble(self, state: QueryState, trouble: Trouble, detail: str) -> None:
         state.status, state.detail = trouble.status, detail
         self.stats.errors += 1
-        text = TROUBLE_TEXT.get(state.status, detail)
-        with self.sessions() as session:
-            people = {p.key for w, p in session.execute(select(Watch, Person).join(Person, Watch.person_id == Person.id)
-                                                        .where(Watch.id.in_(state.watch_ids))).all()}
-        kind = {StreamStatus.RATE_LIMITED: NoticeKind.RATE_LIMITED,
-                StreamStatus.HANDOFF: NoticeKind.HANDOFF}.get(state.status, NoticeKind.SITE_ERROR)
+        kind = {Trouble.RATE_LIMITED: NoticeKind.RATE_LIMITED, Trouble.HANDOFF: NoticeKind.HANDOFF,
+                Trouble.MAINTENANCE: NoticeKind.MAINTENANCE}.get(trouble, NoticeKind.SITE_ERROR)
+        label = self.label(state.key)
+        if kind is NoticeKind.HANDOFF:
+            facts: Facts = Handoff(label, detail)
+        else:
+            until = self.budget.open_until if kind is NoticeKind.RATE_LIMITED and self.budget.circuit_open else None
+            facts = TroubleFacts(label, detail, until or (state.next_poll or None))
         link = self.poll_page_link(state.key.service_id) if kind is NoticeKind.HANDOFF else None
-        for person_key in sorted(people):
-            await self._notify(person_key, kind, f"{state.key.label()}: {text}", link)
+        for person_key in self._people_of(state.key):
+            await self._notify(person_key, kind, facts, link)
 
-    async def _notify(self, person_key: str, kind: NoticeKind, text: str, link: str | None = None) -> None:
-        """Send a notice; trouble kinds at most once per 10 minutes per person."""
-        if kind.is_trouble:
-            last = self._last_notice.get((person_key, kind), 0)
-            if time.time() - last < 600:
-                return
-            self._last_notice[(person_key, kind)] = time.time()
-        await self.notifier.send(Notice(person_key, kind, text, link))
+    async def _notify(self, person_key: str, kind: NoticeKind, facts: Facts, link: str | None = None,
+                      cooldown_key: str = "") -> None:
+        """Send a notice (the channel applies cooldowns and quiet hours); never lets a failed send reach
+        the watcher."""
+        try:
+            await self.notifier.send(Notice(person_key, kind, facts, link))
+        except Exception:  # noqa: BLE001 - telling is best effort; watching goes on
+            logger.exception("sending a {} notice failed", kind)
+
+    async def alert(self, text: str) -> None:
+        """An operational alert for the admin (the bot's admin chat; the log otherwise)."""
+        alert = getattr(self.notifier, "alert", None)
+        logger.warning("alert: {}", text)
+        if alert is not None:
+            try:
+                await alert(text)
+            except Exception:  # noqa: BLE001
+                logger.exception("sending an alert failed")
+
+    def names(self) -> tuple[dict[int, str], dict[int, str]]:
+        """Service and office names from the catalogue the poll page's token came with (no extra request)."""
+        body = self.poll_page.token.catalogue_body if self.poll_page.token else None
+        if body is not None:
+            self._names = names_in(body)
+        return self._names
+
+    def label(self, key: StreamKey) -> str:
+        """A query as a person reads it: the service's and offices' names where known."""
+        services, offices = self.names()
+        service = services.get(key.service_id, f"service {key.service_id}")
+        where = ", ".join(offices.get(o, str(o)) for o in key.office_ids) or "any office"
+        return f"{service} ×{key.count} @ {where}" if key.count > 1 else f"{service} @ {where}"
 
     # -- stopping -------------------------------------------------------------------------------
     async def stop(self, grace_s: float) -> None:
@@ -372,8 +403,7 @@ class Watcher:
                 task.cancel()
             if late and booking is not None:
                 for person_key in self._people_of(booking):
-                    await self._notify(person_key, NoticeKind.STOPPED, "the agent stopped during a booking attempt; "
-                                       "it is settled with the site when the agent starts again")
+                    await self._notify(person_key, NoticeKind.STOPPED, Stopped())
             await asyncio.gather(*pending, return_exceptions=True)
         await self.warm.close()
         await self.poll_page.close()

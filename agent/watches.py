@@ -44,11 +44,11 @@ def contact_of(session: Session, key: str) -> Contact | None:
 def add_watch(sessions: sessionmaker[Session], contact: Contact, service_id: int, office_ids: list[int],
               date_from: date, date_to: date, *, count: int = 1, weekdays: list[int] | None = None,
               time_from: str = "00:00", time_to: str = "23:59", mode: str = "auto",
-              chat_id: int | None = None) -> int:
+              chat_id: int | None = None, key: str | None = None) -> int:
     if mode not in ("auto", "notify"):
         raise ValueError("mode must be 'auto' or 'notify'")
     with sessions.begin() as session:
-        person = upsert_person(session, contact, chat_id)
+        person = upsert_person(session, contact, chat_id, key)
         watch = Watch(person_id=person.id, service_id=service_id, count=count, office_ids=sorted(office_ids),
                       date_from=date_from.isoformat(), date_to=date_to.isoformat(),
                       weekdays=sorted(weekdays if weekdays is not None else range(7)), time_from=time_from,

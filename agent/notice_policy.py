@@ -1,0 +1,112 @@
+"""Cooldowns and quiet hours, in front of whichever channel tells the person.
+
+- **Cooldown**: the same trouble notice (rate limited, maintenance, site
+  changed, site error, handoff) reaches a person at most once per
+  ``MTA_NOTICE_COOLDOWN_S`` per query; a found-slot notice at most once per a
+  tenth of it per watch. A notice inside its cooldown is dropped: the earlier
+  one already said it, and ``/status`` shows the current state.
+- **Quiet hours** (``MTA_QUIET_HOURS``, Munich time): found slots, trouble and
+  the digest wait until they end; of several waiting notices of one kind and
+  subject only the newest is sent. A reservation, a handoff, a deadline and a
+  confirmation never wait: a reserved slot lapses within minutes. Waiting
+  notices live in memory; a restart drops them (none of them is urgent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime
+from datetime import time as clock_time
+
+from loguru import logger
+
+from flows.timezone import BERLIN
+
+from .config import Settings
+from .notices import Notice
+from .notifier import Notifier
+from .states import NoticeKind
+
+
+def parse_quiet_hours(text: str) -> tuple[clock_time, clock_time] | None:
+    if not text:
+        return None
+    start, end = text.split("-")
+    return clock_time.fromisoformat(start), clock_time.fromisoformat(end)
+
+
+def is_quiet(window: tuple[clock_time, clock_time] | None, unix: float) -> bool:
+    """Whether ``unix`` falls in the quiet window (which may wrap past midnight)."""
+    if window is None:
+        return False
+    start, end = window
+    now = datetime.fromtimestamp(unix, BERLIN).time()
+    if start == end:
+        return False
+    return start <= now < end if start < end else (now >= start or now < end)
+
+
+class NoticePolicy:
+    """A notifier that applies cooldowns and quiet hours, then hands the notice to ``channel``."""
+
+    def __init__(self, channel: Notifier, settings: Settings, clock: Callable[[], float] = time.time,
+                 quiet_hours: bool = True) -> None:
+        self.channel = channel
+        self.cooldown_s = settings.notice_cooldown_s
+        self.quiet = parse_quiet_hours(settings.quiet_hours) if quiet_hours else None  # the console never waits
+        self.clock = clock
+        self.last_sent: dict[tuple[str, NoticeKind, str], float] = {}
+        self.waiting: dict[tuple[str, NoticeKind, str], Notice] = {}  # held for the end of quiet hours
+        self.dropped = 0
+
+    @staticmethod
+    def subject(notice: Notice) -> str:
+        facts = notice.facts
+        return str(getattr(facts, "watch_id", None) or getattr(facts, "label", "") or "")
+
+    def _cooldown(self, kind: NoticeKind) -> float:
+        if kind.is_trouble:
+            return self.cooldown_s
+        if kind is NoticeKind.FOUND:
+            return self.cooldown_s / 10
+        return 0.0
+
+    async def send(self, notice: Notice) -> None:
+        now = self.clock()
+        key = (notice.person_key, notice.kind, self.subject(notice))
+        cooldown = self._cooldown(notice.kind)
+        if cooldown and now - self.last_sent.get(key, float("-inf")) < cooldown:
+            self.dropped += 1
+            logger.debug("{} notice inside its cooldown; not sent", notice.kind)
+            return
+        if not notice.kind.urgent and is_quiet(self.quiet, now):
+            self.waiting[key] = notice  # the newest of its kind and subject
+            return
+        self.last_sent[key] = now
+        await self.channel.send(notice)
+
+    async def flush(self) -> int:
+        """Send what waited for the end of quiet hours (called every minute by the service)."""
+        now = self.clock()
+        if not self.waiting or is_quiet(self.quiet, now):
+            return 0
+        waiting, self.waiting = self.waiting, {}
+        for key, notice in waiting.items():
+            self.last_sent[key] = now
+            await self.channel.send(notice)
+        return len(waiting)
+
+    async def alert(self, text: str) -> None:
+        alert = getattr(self.channel, "alert", None)
+        if alert is not None:
+            await alert(text)
+
+    async def run_flusher(self, every_s: float = 60.0) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001 - the next minute tries again
+                logger.exception("sending notices held over quiet hours failed")
