@@ -48,8 +48,10 @@ Telegram's servers refuse what is wrong. The stand-in follows that code, read th
   (``example.org`` -> ``http://example.org/``), as Telegram returns them. Links in ``<a href>`` that fail
   the check are dropped silently (``get_checked_link``); in an explicit ``text_link`` entity they are
   refused (``entity URL '...' is invalid: ...``).
-- Messages: the message ids of private chats come from one counter for the whole bot (its "message box",
-  https://core.telegram.org/api/updates), shared by what users send and what the bot sends; editing a
+- Messages: the message ids of private chats come from one counter for the whole bot (every account counts
+  the messages of its private chats itself; see the explanation copied into Pyrogram's docs,
+  https://telegramplayground.github.io/pyrogram/topics/message-identifiers.html), shared by what users
+  send and what the bot sends, so a bot that keys messages by id without the chat is caught; editing a
   message the stand-in does not know is ``message to edit not found``, to identical content and keyboard
   ``message is not modified: ...``, a user's message ``message can't be edited``, a media message's text
   ``there is no text in the message to edit``. An edit without ``reply_markup`` removes the inline keyboard,
@@ -1302,7 +1304,7 @@ class BotApiStandIn:
         content: dict = {"text": text}
         if entities:
             content["entities"] = [e.to_dict() for e in entities]
-        if link_preview and link_preview.get("is_disabled") is not True:
+        if link_preview:
             content["link_preview_options"] = link_preview
         return self._store_bot_message(call, chat_id, "text", content, markup, reply_to)
 
@@ -1492,22 +1494,21 @@ class BotApiStandIn:
         return self._media_common(args, call, "photo", "photo", build)
 
     def _photo_sizes(self, stored: _File, width: int, height: int) -> list[dict]:
-        """The sizes Telegram makes of a photo (thumbnails of 90 and 320 px, then up to 800 and 1280 px); each
-        has its own file_id, all of them resolve to the uploaded bytes."""
+        """The sizes Telegram makes of a photo: thumbnails of 90 and 320 px, then 800 and 1280 px at most, the
+        last one the original size; each has its own file_id, all resolve to the uploaded bytes."""
         sizes: list[dict] = []
         for side in (90, 320, 800, 1280):
             scale = min(1.0, side / max(width, height))
-            w, h = max(1, round(width * scale)), max(1, round(height * scale))
-            if sizes and (w, h) == (sizes[-1]["width"], sizes[-1]["height"]):
-                continue
-            last = side == 1280 or scale == 1.0
-            size_file = stored if last else self._files.setdefault(
-                stored.file_id[:-8] + secrets.token_urlsafe(6)[:8],
-                _File("", stored.file_unique_id[:-4] + secrets.token_urlsafe(3)[:4], "photo", stored.data,
-                      stored.filename, stored.mime_type, stored.path))
-            if not size_file.file_id:
-                size_file.file_id = next(k for k, v in self._files.items() if v is size_file)
-            sizes.append(telegram.PhotoSize(size_file.file_id, size_file.file_unique_id, w, h,
+            last = scale == 1.0 or side == 1280
+            if last:
+                size_file = stored
+            else:
+                size_file = _File(stored.file_id[:-8] + secrets.token_urlsafe(6)[:8],
+                                  stored.file_unique_id[:-4] + secrets.token_urlsafe(3)[:4], "photo", stored.data,
+                                  stored.filename, stored.mime_type, stored.path)
+                self._files[size_file.file_id] = size_file
+            sizes.append(telegram.PhotoSize(size_file.file_id, size_file.file_unique_id,
+                                            max(1, round(width * scale)), max(1, round(height * scale)),
                                             file_size=len(stored.data) if stored.data else None).to_dict())
             if last:
                 break
