@@ -118,19 +118,26 @@ async def browser(settings: Settings) -> list[Result]:
 
 
 async def telegram(settings: Settings) -> Result:
-    token = getattr(settings, "telegram_token", None) or os.environ.get("MTA_TELEGRAM_TOKEN", "")
+    """getMe with the configured token, on the configured Bot API (the bot's own check at start)."""
+    from .bot.app import base_urls
+
+    token = settings.telegram_token.get_secret_value()
     if not token:
-        return Result("telegram", True, "no token set: notices go to the console", needed=False)
-    base = (getattr(settings, "telegram_base_url", None) or os.environ.get("MTA_TELEGRAM_BASE_URL")
-            or "https://api.telegram.org").rstrip("/")
+        return Result("telegram", True, "no MTA_TELEGRAM_TOKEN: notices go to the console", needed=False)
+    base, _ = base_urls(settings.telegram_base_url)
     try:
         async with httpx.AsyncClient(timeout=10) as client:
-            answer = await client.get(f"{base}/bot{token}/getMe")
+            answer = await client.get(f"{base}{token}/getMe")
         body = answer.json()
     except (httpx.HTTPError, ValueError) as exc:
-        return Result("telegram", False, f"the Bot API did not answer: {type(exc).__name__}")
+        return Result("telegram", False, f"the Bot API at {settings.telegram_base_url} did not answer: "
+                      f"{type(exc).__name__}")
     if answer.status_code == 200 and body.get("ok"):
-        return Result("telegram", True, f"token valid (bot @{body['result'].get('username', '?')})")
+        admin = settings.telegram_admin_chat_id
+        return Result("telegram", True, f"token valid (bot @{body['result'].get('username', '?')}); "
+                      f"{len(settings.telegram_allowed_chat_ids)} allowed chat(s), "
+                      + ("admin chat set" if admin is not None else "no MTA_TELEGRAM_ADMIN_CHAT_ID (no /allow, "
+                                                                   "no alerts)"))
     return Result("telegram", False, f"the Bot API refused the token ({answer.status_code} "
                   f"{body.get('description', '')}); check MTA_TELEGRAM_TOKEN")
 

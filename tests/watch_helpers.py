@@ -48,16 +48,23 @@ def add(sessions, replica, n: int, offices: list[int], service: int = 1063453, m
 
 
 @asynccontextmanager
-async def running_watcher(settings, sessions=None, budget: RateBudget | None = None, schedule: bool = True):
-    """The agent service running in this test; yields its watcher (pool, budget, queries) and the notices."""
+async def running_agent(settings, sessions=None, budget: RateBudget | None = None, schedule: bool = True):
+    """The agent service running in this test; yields it and the notices it sent to the console channel."""
     sessions = sessions or open_database(settings.database_url)
     notifier = MemoryNotifier()
     agent = AgentService(settings, notifier, sessions=sessions, budget=budget)
     await agent.start(schedule=schedule)
     try:
-        yield agent.watcher, notifier
+        yield agent, notifier
     finally:
         await agent.stop()
+
+
+@asynccontextmanager
+async def running_watcher(settings, sessions=None, budget: RateBudget | None = None, schedule: bool = True):
+    """The agent service running in this test; yields its watcher (pool, budget, queries) and the notices."""
+    async with running_agent(settings, sessions, budget, schedule) as (agent, notifier):
+        yield agent.watcher, notifier
 
 
 async def wait_for(condition, timeout: float = 60.0, step: float = 0.1) -> None:

@@ -75,6 +75,7 @@ class TelegramBot:
         self.outbox = Outbox(self.app.bot, self.chats.blocked)
         self.app.bot_data["mta"] = BotContext(service, settings, self.chats, self.outbox)
         self._strangers: set[int] = set()
+        self.handler_errors = 0  # handlers that raised (the error handler answered instead)
         self._started = False
         self._retry: asyncio.Task | None = None
         self._alerts: asyncio.Task | None = None
@@ -125,12 +126,13 @@ class TelegramBot:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        await self.outbox.stop(self.settings.stop_grace_s if self._started else 0)
-        if self._started:
+        if self._started:  # no new updates; the handlers running finish (their answers still go out)
             if self.app.updater.running:
                 await self.app.updater.stop()
             if self.app.running:
                 await self.app.stop()
+        await self.outbox.stop(self.settings.stop_grace_s if self._started else 0)
+        if self._started:
             await self.app.shutdown()
         self._started = False
 
@@ -196,6 +198,7 @@ class TelegramBot:
         """A handler failed: logged without the update's content (it may hold personal data); the person is
         told something went wrong rather than left waiting."""
         exc = context.error
+        self.handler_errors += 1
         logger.opt(exception=exc).error("telegram: a handler failed: {}", type(exc).__name__)
         if isinstance(update, Update) and update.effective_chat is not None:
             language = lang(update, context)

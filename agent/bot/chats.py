@@ -72,10 +72,13 @@ class ChatBook:
         with self.sessions() as session:
             return session.scalars(select(Person).where(Person.key == key)).first()
 
-    def link_person(self, chat_id: int, key: str) -> None:
+    def link_person(self, chat_id: int, key: str, language: str) -> None:
+        """Onboarding finished: the chat books for ``key``; notices use the language the chat spoke then
+        (until /language changes it)."""
         with self.sessions.begin() as session:
             chat = self._chat(session, chat_id)
             chat.person_key, chat.consented_at, chat.blocked_at = key, time.time(), None
+            chat.language = chat.language or language
 
     def chat_of(self, person_key: str) -> tuple[int, str] | None:
         """(chat id, language) to tell a person, or None: no chat, or they blocked the bot."""

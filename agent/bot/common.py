@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ConversationHandler
+from telegram.warnings import PTBUserWarning
 
 from ..config import Settings
 from .chats import ChatBook
@@ -58,3 +60,12 @@ async def acknowledge(update: Update) -> None:
             await update.callback_query.answer()
         except Exception:  # noqa: BLE001 - an old query cannot be answered any more; nothing to do
             pass
+
+
+def conversation(**options: object) -> ConversationHandler:
+    """A conversation tracked per chat and user, not per message: a button of the conversation's earlier
+    message (the office list being toggled) belongs to it. python-telegram-bot warns about exactly that
+    choice; the warning is silenced here, where the choice is made."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(per_message=False, **options)

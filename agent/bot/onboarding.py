@@ -14,7 +14,7 @@ from ..forget import StillBooking, UnknownPerson, forget
 from ..logs import remember_contact
 from ..models import Watch
 from ..watches import person_key, upsert_person
-from .common import acknowledge, chat_id_of, lang, mta, reply, say
+from .common import acknowledge, conversation, chat_id_of, lang, mta, reply, say
 from .texts import t
 
 CONSENT, FIRST, LAST, EMAIL, PHONE = range(5)
@@ -100,7 +100,7 @@ async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         existing = bot.chats.person_key(chat_id)
         person = upsert_person(session, contact, chat_id, key=existing or person_key(contact.email))
         key = person.key
-    bot.chats.link_person(chat_id, key)
+    bot.chats.link_person(chat_id, key, lang(update, context))
     await say(update, context, "onboarded")
     return ConversationHandler.END
 
@@ -177,7 +177,7 @@ async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def handlers(timeout_s: float) -> list:
     text = filters.TEXT & ~filters.COMMAND
-    conversation = ConversationHandler(
+    dialogue = conversation(
         entry_points=[CommandHandler("start", start)],
         states={
             CONSENT: [CallbackQueryHandler(consent, pattern=r"^consent:")],
@@ -194,7 +194,7 @@ def handlers(timeout_s: float) -> list:
         name="onboarding",
     )
     return [
-        conversation,
+        dialogue,
         CommandHandler("me", me),
         CommandHandler("forget", ask_forget),
         CallbackQueryHandler(do_forget, pattern=r"^forget:"),

@@ -71,11 +71,15 @@ class Outbox:
     def put(self, message: Outgoing) -> None:
         self.queue.put_nowait(message)
 
-    async def send_now(self, message: Outgoing) -> bool:
-        """Queue and wait until sent (handlers that answer a person)."""
+    async def send_now(self, message: Outgoing, timeout_s: float = 120.0) -> bool:
+        """Queue and wait until sent (handlers that answer a person); False when not sent in ``timeout_s``
+        (a long flood wait, or the outbox stopping)."""
         message.done = asyncio.get_running_loop().create_future()
         self.put(message)
-        return await message.done
+        try:
+            return await asyncio.wait_for(asyncio.shield(message.done), timeout_s)
+        except asyncio.TimeoutError:
+            return False
 
     async def _run(self) -> None:
         while True:

@@ -23,7 +23,7 @@ from flows.timezone import BERLIN
 
 from ..models import Watch
 from ..site_api import SiteCatalogue, SiteUnavailable
-from .common import acknowledge, chat_id_of, lang, mta, reply, say
+from .common import acknowledge, conversation, chat_id_of, lang, mta, reply, say
 from .onboarding import cancel, timed_out
 from .outbox import keyboard
 from .texts import WEEKDAY_NAMES, t
@@ -323,7 +323,7 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 def handlers(timeout_s: float) -> list:
     text = filters.TEXT & ~filters.COMMAND
-    return [ConversationHandler(
+    return [conversation(
         entry_points=[CommandHandler("watch", begin)],
         states={
             SERVICE: [MessageHandler(text, service_typed), CallbackQueryHandler(service_picked, pattern=r"^svc:\d{1,10}$")],
