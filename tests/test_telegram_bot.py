@@ -286,3 +286,38 @@ async def _until(condition, timeout: float = 10.0) -> None:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
 
+
+
+async def test_the_admin_gets_traces_and_operational_alerts(server, tmp_path, standin) -> None:
+    settings = settings_for(server, tmp_path, standin, alert_circuit_s=60.0)
+    async with bot_alone(settings) as (service, bot):
+        with service.sessions.begin() as session:
+            session.add(Attempt(site="x", person="p-someone", service_id=1063453, request={}, phase="closed",
+                                outcome="site_changed"))
+        trace = settings.recordings_dir / "attempt-1.zip"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        trace.write_bytes(b"PK\x03\x04 a trace")
+        await say_and_wait(standin, ANNA, "/trace 1", "Admin only")
+        sent = await say_and_wait(standin, ADMIN, "/trace 1", "Trace of attempt 1")
+        assert sent.method == "sendDocument" and list(sent.files.values()) == [b"PK\x03\x04 a trace"]
+        await say_and_wait(standin, ADMIN, "/trace 2", "kept no trace")
+
+        service.budget.observe(429, {"x-ratelimit-reset": "600"}, ["rateLimitExceeded"])
+        now = time.time()
+        assert await bot.check_alerts(now) == []  # just opened: not yet worth an alert
+        [alert] = await bot.check_alerts(now + 61)
+        assert "circuit has been open" in alert
+        assert await bot.check_alerts(now + 120) == []  # once per opening
+        await standin.await_for(to(ADMIN, "circuit has been open"))
+        await service.notifier.alert("site changed (attempt 1, mta trace 1): the contact form moved")
+        await standin.await_for(to(ADMIN, "site changed"))
+    assert not [c for c in standin.sent(ANNA) if "circuit" in text_of(c)]
+
+
+async def test_doctor_checks_the_token_on_the_configured_bot_api(server, tmp_path, standin) -> None:
+    from agent.doctor import telegram
+
+    good = await telegram(settings_for(server, tmp_path, standin))
+    assert good.ok and "@mta_test_bot" in good.detail and "admin chat set" in good.detail
+    bad = await telegram(settings_for(server, tmp_path, standin, telegram_token="123456:" + "y" * 35))
+    assert not bad.ok and "MTA_TELEGRAM_TOKEN" in bad.detail and "y" * 35 not in bad.detail
