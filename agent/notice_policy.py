@@ -64,7 +64,7 @@ class NoticePolicy:
     @staticmethod
     def subject(notice: Notice) -> str:
         facts = notice.facts
-        return str(getattr(facts, "watch_id", None) or getattr(facts, "label", "") or "")
+        return str(getattr(facts, "watch_id", None) or getattr(facts, "query", "") or getattr(facts, "label", ""))
 
     def _cooldown(self, kind: NoticeKind) -> float:
         if kind.is_trouble:

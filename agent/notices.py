@@ -49,6 +49,7 @@ class Handoff:
 
     label: str
     reason: str
+    query: str = ""  # the query's stable id (cooldowns), whatever names the label shows
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Trouble:
     detail: str
     until: float | None = None  # when the agent tries again, when known
     attempt_id: int | None = None  # the attempt whose trace shows it (site changed)
+    query: str = ""  # the query's stable id (cooldowns), whatever names the label shows
 
 
 @dataclass(frozen=True)

@@ -317,13 +317,14 @@ class Watcher:
                                         outcome.activation_deadline, tuple(paused)))
             await self.refresh()
         elif outcome.kind is OutcomeKind.CAPTCHA_HANDOFF:
-            await self._notify(person.key, NoticeKind.HANDOFF, Handoff(self.label(state.key), outcome.reason),
+            await self._notify(person.key, NoticeKind.HANDOFF, Handoff(self.label(state.key), outcome.reason, state.key.id),
                                outcome.handoff_link)
         elif outcome.kind is OutcomeKind.RATE_LIMITED:
             await self._trouble(state, Trouble.RATE_LIMITED, outcome.reason)
         elif outcome.kind is OutcomeKind.SITE_CHANGED:
             await self._notify(person.key, NoticeKind.SITE_CHANGED,
-                               TroubleFacts(self.label(state.key), outcome.reason, attempt_id=result.attempt_id))
+                               TroubleFacts(self.label(state.key), outcome.reason, attempt_id=result.attempt_id,
+                                            query=state.key.id))
             await self.alert(f"site changed (attempt {result.attempt_id}, mta trace {result.attempt_id}): "
                              f"{outcome.reason}")
         elif outcome.kind in (OutcomeKind.SITE_ERROR, OutcomeKind.SEARCH_LIMIT):
@@ -337,10 +338,10 @@ class Watcher:
                 Trouble.MAINTENANCE: NoticeKind.MAINTENANCE}.get(trouble, NoticeKind.SITE_ERROR)
         label = self.label(state.key)
         if kind is NoticeKind.HANDOFF:
-            facts: Facts = Handoff(label, detail)
+            facts: Facts = Handoff(label, detail, state.key.id)
         else:
             until = self.budget.open_until if kind is NoticeKind.RATE_LIMITED and self.budget.circuit_open else None
-            facts = TroubleFacts(label, detail, until or (state.next_poll or None))
+            facts = TroubleFacts(label, detail, until or (state.next_poll or None), query=state.key.id)
         link = self.poll_page_link(state.key.service_id) if kind is NoticeKind.HANDOFF else None
         for person_key in self._people_of(state.key):
             await self._notify(person_key, kind, facts, link)

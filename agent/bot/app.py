@@ -35,6 +35,7 @@ from . import activation_chat, info, onboarding, watch_list, watch_setup
 from .chats import ChatBook
 from .common import BotContext, chat_id_of, lang, say
 from .outbox import Outbox, Outgoing
+from .texts import t
 
 if TYPE_CHECKING:
     from ..service import AgentService
@@ -170,14 +171,10 @@ class TelegramBot:
             self._strangers.add(chat.id)
             user = update.effective_user
             language = "de" if user and (user.language_code or "").startswith("de") else "en"
-            from .texts import t
-
             self.outbox.put(Outgoing(chat.id, t(language, "refused", chat_id=chat.id)))
         raise ApplicationHandlerStop
 
     async def _help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        from .texts import t
-
         language = lang(update, context)
         text = t(language, "help") + (t(language, "admin_help") if self.chats.is_admin(chat_id_of(update)) else "")
         await self.outbox.send_now(Outgoing(chat_id_of(update), text))
