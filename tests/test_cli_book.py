@@ -29,7 +29,7 @@ def mta(server, tmp_path: Path, *args: str, timeout: float = 120,
         (["--service", "999", *CONTACT], "unknown service 999"),
         (["--service", "1063453", "--from", "2020-01-01", "--to", "2020-02-01", *CONTACT], "lies in the past"),
         (["--service", "1063453", "--first-name", "E", "--last-name", "M", "--email", "not-an-email"],
-         "e-mail address is not valid"),
+         "not valid: e-mail (--email or MTA_CONTACT_EMAIL)"),
         (["--service", "1063453", "--office", "10489", *CONTACT], "do not offer service 1063453"),
         (["--service", "1063453", "--time", "9-12", *CONTACT], "not HH:MM-HH:MM"),
     ],
@@ -40,6 +40,35 @@ def test_invalid_requests_are_refused_before_any_browser_starts(server, replica,
     assert message in done.stderr
     assert not (tmp_path / "mta.db").exists()  # no attempt was even recorded
     assert {r.path.rsplit("/", 2)[-2] for r in replica.requests.all()} <= {"offices-and-services"}
+
+
+NO_CONTACT = {"MTA_CONTACT_FIRST_NAME": "", "MTA_CONTACT_LAST_NAME": "", "MTA_CONTACT_EMAIL": "",
+              "MTA_CONTACT_PHONE": ""}
+
+
+@pytest.mark.parametrize("command", [["book"], ["watch", "add"]])
+def test_every_missing_contact_detail_in_one_message_naming_flags_and_settings(server, replica, tmp_path,
+                                                                               command) -> None:
+    done = mta(server, tmp_path, *command, "--service", "1063453", "--phone", "12ab", extra_env=NO_CONTACT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    message = " ".join(done.stderr.split())  # rich wraps long lines
+    assert ("missing: first name (--first-name or MTA_CONTACT_FIRST_NAME), last name (--last-name or "
+            "MTA_CONTACT_LAST_NAME), e-mail (--email or MTA_CONTACT_EMAIL)") in message
+    assert "not valid: phone (--phone or MTA_CONTACT_PHONE)" in message
+    assert "e-mail (--email or MTA_CONTACT_EMAIL):" not in message  # a missing e-mail is missing, not "not valid"
+    assert not (tmp_path / "mta.db").exists() and replica.requests.all() == []
+
+
+def test_contact_validate_names_every_problem_in_one_invalid_request() -> None:
+    from flows.request import Contact, InvalidRequest
+
+    with pytest.raises(InvalidRequest) as refused:
+        Contact("", "x" * 51, "").validate()
+    assert str(refused.value) == ("contact details missing: first name, e-mail; "
+                                  "not valid: last name: longer than 50 characters")
+    assert [(p.field, p.missing) for p in refused.value.problems] == [("first_name", True), ("last_name", False),
+                                                                      ("email", True)]
+    Contact("Erika", "Mustermann", "erika@example.org", "+4989123456").validate()
 
 
 @pytest.mark.parametrize(("fault", "outcome", "words"), [

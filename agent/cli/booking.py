@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 
 from ..config import Settings, get_settings
-from ..logs import remember_contact, setup_logging
+from ..logs import setup_logging
 from ..watches import person_key
-from . import COUNT_MAX, ID_MAX, app, console, err, fail
+from . import COUNT_MAX, ID_MAX, app, console, contact_from, err, fail
 
 
 def _person(settings: Settings, email: str, person: str | None) -> str:
@@ -41,7 +41,7 @@ def book(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of progress"),
 ) -> None:
     """Run one booking attempt now and print its outcome."""
-    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+    from flows.request import BookingRequest, InvalidRequest, parse_time_window, parse_weekdays
     from flows.timezone import BERLIN
 
     from ..artifacts import clean_stale
@@ -56,9 +56,7 @@ def book(
     if "MTA_LOG_LEVEL" not in os.environ:
         setup_logging("WARNING", settings.log_format)  # the progress lines say it already
     today = date.today()
-    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
-                      email or settings.contact_email, phone or settings.contact_phone)
-    remember_contact(contact)  # masked in every log line
+    contact = contact_from(first_name, last_name, email, phone)
     try:
         start, end = parse_time_window(time_window)
         request = BookingRequest(

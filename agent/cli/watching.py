@@ -9,8 +9,7 @@ import typer
 from rich.table import Table
 
 from ..config import get_settings
-from ..logs import remember_contact
-from . import COUNT_MAX, ID_MAX, app, console, fail
+from . import COUNT_MAX, ID_MAX, app, console, contact_from, fail
 
 
 watch_app = typer.Typer(help="Watches: what to look for, per person.", no_args_is_help=True)
@@ -31,16 +30,14 @@ def watch_add(
     email: str = typer.Option(None), phone: str = typer.Option(None),
 ) -> None:
     """Add a watch for a person."""
-    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+    from flows.request import BookingRequest, InvalidRequest, parse_time_window, parse_weekdays
 
     from ..db import open_database
     from ..watches import add_watch
 
     settings = get_settings()
     today = date.today()
-    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
-                      email or settings.contact_email, phone or settings.contact_phone)
-    remember_contact(contact)  # masked in every log line
+    contact = contact_from(first_name, last_name, email, phone)
     try:
         start, end = parse_time_window(time_window)
         days = parse_weekdays(weekdays)
