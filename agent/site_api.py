@@ -96,7 +96,10 @@ class SiteApi:
 
     async def catalogue(self) -> SiteCatalogue:
         """``offices-and-services/``; an error answer is never read as an empty catalogue."""
-        status, body = await self._send("GET", "offices-and-services/")
+        try:
+            status, body = await self._send("GET", "offices-and-services/")
+        except SiteUnavailable as exc:
+            raise SiteUnavailable(exc.meaning, f"could not read the site's catalogue: {exc}") from exc
         what = meaning(status, body)
         if what is not SiteMeaning.OK or not isinstance(body, dict) or not isinstance(body.get("services"), list):
             raise SiteUnavailable(what if what is not SiteMeaning.OK else SiteMeaning.FAILURE,

@@ -11,7 +11,6 @@ that can no longer be found, or a step whose structure changed, ends as
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -160,6 +159,7 @@ class BookingFlow:
     first_day_hint: date | None = None  # the poll saw nothing matching before this day: start reading there
     control_timeout: float = 10.0
     api_timeout: float = 30.0  # include the rate budget's longest hold (its window)
+    step_timeout: float = 30.0  # how long the loading page may take to send its first request to our API
 
     def __post_init__(self) -> None:
         self.capture = ApiCapture(self.page, self.target.api_url, timeout=self.api_timeout)
@@ -191,8 +191,8 @@ class BookingFlow:
                 return state.outcome
             return Outcome(OutcomeKind.SITE_CHANGED, f"the page no longer has the control {missing.control!r}; "
                            "nothing was booked", diff=[str(missing)])
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            return Outcome(OutcomeKind.TIMEOUT, f"the site did not answer in time ({exc or 'no answer'})")
+        except TimeoutError as exc:  # asyncio's is the same class; its message may be empty
+            return Outcome(OutcomeKind.TIMEOUT, f"the site did not answer in time: {str(exc) or type(exc).__name__}")
         except PlaywrightError as exc:
             message = str(exc).splitlines()[0]
             kind = OutcomeKind.TIMEOUT if "Timeout" in message else OutcomeKind.SITE_ERROR
@@ -213,7 +213,8 @@ class BookingFlow:
 
         async with self._step("open") as s:
             opened = self.capture.mark()
-            answer = await service.open(self.target.booking_url, request.service_id, single)
+            answer = await service.open(self.target.booking_url, request.service_id, single,
+                                        send_timeout=self.step_timeout)
             catalogue = Catalogue.from_answer(answer.body, request.service_id)
             s.api("offices-and-services/", answer.body)
 

@@ -107,3 +107,40 @@ def test_json_output_for_scripts(server, replica, tmp_path) -> None:
     assert result["outcome"] == "reserved" and result["office"] == "Bürgerbüro Orleansplatz"
     assert result["processId"] == replica.desk.live_processes()[0].process_id
     assert "erika" not in done.stderr.lower()  # no personal data in the logs
+
+
+# The agent waits up to MTA_STEP_TIMEOUT_S + MTA_BUDGET_WINDOW_S for an answer the budget may hold back; with
+# the window at 10 minutes, only a flow that stops early finishes within the process timeout below.
+SLOW_ANSWERS = {"MTA_STEP_TIMEOUT_S": "2", "MTA_BUDGET_WINDOW_S": "600"}
+
+
+@pytest.mark.browser
+def test_an_api_url_that_does_not_match_the_page_is_named_at_once(server, replica, tmp_path) -> None:
+    """The page talks to its own API; the agent listens to another (a second replica): the outcome names
+    both, and says which setting to change, instead of an empty timeout after a minute and a half."""
+    from replica.server import ReplicaServer
+    from replica.settings import ReplicaSettings
+    from replica.site import Replica
+
+    replica.clock.unfreeze()
+    with ReplicaServer(Replica(ReplicaSettings(altcha_cost=10))) as elsewhere:
+        done = mta(server, tmp_path, "book", "--service", "1063453", "--json", *CONTACT, timeout=90,
+                   extra_env={**SLOW_ANSWERS, "MTA_API_URL": elsewhere.api_url})
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "site_error"
+    assert f"talks to the API at {server.api_url}/" in result["reason"]
+    assert f"the agent listens at {elsewhere.api_url}/ (MTA_API_URL)" in result["reason"]
+    assert f"set MTA_API_URL={server.api_url} to match the page" in result["reason"]
+
+
+@pytest.mark.browser
+def test_a_page_that_sends_nothing_to_the_api_stops_within_the_step_timeout(server, replica, tmp_path) -> None:
+    replica.clock.unfreeze()
+    done = mta(server, tmp_path, "book", "--service", "1063453", "--json", *CONTACT, timeout=90,
+               extra_env={**SLOW_ANSWERS, "MTA_BOOKING_URL": server.base_url + "/__replica__/state"})
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["outcome"] == "site_error" and result["reason"]
+    assert (f"sent no request to {server.api_url}/offices-and-services/ within 2 s (MTA_STEP_TIMEOUT_S): "
+            "MTA_API_URL may not match the page's API, or MTA_BOOKING_URL is not the booking page") in result["reason"]
