@@ -228,7 +228,8 @@ async def _keep_or_give_back(settings: Settings, recorder: AttemptRecorder, outc
         elif status.status == "reserved":
             held = await keep_or_give_back(api, attempt.process_id, attempt.auth_key, status, contact)
         else:
-            recorder.update(process_status=status.status if status.status == "gone" else attempt.process_status)
+            ended = status.status in ("gone", "cancelled")
+            recorder.update(process_status=status.status if ended else attempt.process_status)
             recorder.note(f"the held slot (process {attempt.process_id}) is {status.status} at the site")
             return outcome
     recorder.update(process_status=held.process_status)

@@ -152,6 +152,8 @@ class SiteApi:
         what = meaning(status, body)
         if what is SiteMeaning.PROCESS_GONE:
             return ProcessStatus("gone", "the site no longer knows the appointment (lapsed or cancelled)")
+        if what is SiteMeaning.KEY_CHANGED:  # the city changes the key when it cancels an appointment
+            return ProcessStatus("cancelled", "the appointment was cancelled (the site answered authKeyMismatch)")
         if what is not SiteMeaning.OK or not isinstance(body, dict):
             refused = what in (SiteMeaning.REFUSED, SiteMeaning.NOT_RESERVED, SiteMeaning.NOT_PRECONFIRMED)
             return ProcessStatus("refused" if refused else "unknown", describe(status, body))

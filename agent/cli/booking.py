@@ -152,6 +152,20 @@ def _refuse_bad_link(link: str) -> None:
         fail(str(exc))
 
 
+NEXT_STEP = "to book again: mta book … (now) or mta watch add … (when a slot appears)"
+
+
+def _ended(process_id: int, ended: str, reason: str, sessions) -> tuple[str, str]:
+    """The headline and reason for an appointment that had ended: the site's answer, or this data directory's
+    record when the site only says it is gone (a cancellation is purged from the site after a while)."""
+    from ..activation import recorded_status
+
+    if ended == "expired" and recorded_status(sessions, process_id) == "cancelled":
+        return "cancelled", ("the appointment was cancelled earlier (recorded here by mta cancel); the site no "
+                             f"longer knows it; {NEXT_STEP}")
+    return ended, f"{reason}; {NEXT_STEP}"
+
+
 @app.command()
 def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
     """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
@@ -164,9 +178,14 @@ def activate(link: str = typer.Argument(..., help="the activation link from the 
     _refuse_bad_link(link)
     settings = get_settings()
     outcome = asyncio.run(activate_link(settings, link, budget_for(settings)))  # the mailbox watcher's path too
-    record_activation(open_database(settings.database_url), parse_link(link)[0], outcome)
+    sessions = open_database(settings.database_url)
+    process_id = parse_link(link)[0]
+    headline, reason = outcome.kind.value, outcome.reason
+    if outcome.process_status:  # cancelled or expired: decided before recording (the record may say why)
+        headline, reason = _ended(process_id, outcome.process_status, outcome.reason, sessions)
+    record_activation(sessions, process_id, outcome)
     colour = "green" if outcome.kind.succeeded else "red"
-    console.print(f"[bold {colour}]{outcome.kind.value}[/]: {outcome.reason}")
+    console.print(f"[bold {colour}]{headline}[/]: {reason}")
     raise typer.Exit(0 if outcome.kind.succeeded else 1)
 
 
@@ -174,16 +193,25 @@ def activate(link: str = typer.Argument(..., help="the activation link from the 
 def cancel(link: str = typer.Argument(..., help="the manage (or activation) link of the appointment")) -> None:
     """Cancel an appointment through the site's manage page."""
     from flows.follow_up import cancel as cancel_flow
-    from flows.links import manage_link
+    from flows.links import manage_link, parse_link
 
+    from ..db import open_database
     from ..runner import selector_book
 
     _refuse_bad_link(link)
     result = _with_page(lambda page, s: cancel_flow(page, selector_book(s), s.api_url, manage_link(link)))
     if result.cancelled:
         _mark_process(link, "cancelled")
-    console.print(("[green]cancelled[/]" if result.cancelled else "[red]not cancelled[/]") + f": {result.message}")
-    raise typer.Exit(0 if result.cancelled else 1)
+        console.print(f"[green]cancelled[/]: {result.message}")
+        raise typer.Exit(0)
+    if result.ended:  # nothing left to cancel: say whether it was cancelled before or had expired
+        sessions = open_database(get_settings().database_url)
+        headline, reason = _ended(parse_link(link)[0], result.ended, result.message, sessions)
+        _mark_process(link, "cancelled" if headline == "cancelled" else "gone")
+        console.print(f"[yellow]already {headline}[/]: {reason}")
+        raise typer.Exit(0)
+    console.print(f"[red]not cancelled[/]: {result.message}")
+    raise typer.Exit(1)
 
 
 def _mark_process(link: str, status: str) -> None:
