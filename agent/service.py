@@ -212,6 +212,7 @@ class AgentService:
         """What the agent is doing (for status lines, the bot and health checks)."""
         queries = self.watcher.status() if self.watcher is not None else []
         return {"running": self.running, "budget": self.budget.state(), "queries": queries,
+                "booking": self.watcher.booking_in_flight() if self.watcher is not None else False,
                 "warmPages": len(self.watcher.warm.pages) if self.watcher else 0,
                 "openContexts": self.pool.open_contexts if self.pool else 0,
                 "mailbox": self.mailbox.status() if self.mailbox else None}

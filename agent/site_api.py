@@ -7,7 +7,7 @@ budget first (none at all while the circuit is open); every answer is fed back t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from pydantic import BaseModel, Field, ValidationError
@@ -17,6 +17,7 @@ from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 from flows.request import Contact
 
 from .budget import BOOKING, CHECK, CircuitOpen, RateBudget
+from .names import Names
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class SiteCatalogue:
 
     services: dict[int, int]
     offices_of: dict[int, set[int]]
+    names: Names = field(default_factory=Names)  # what a person reads instead of the ids
 
 
 class _Service(BaseModel):
@@ -114,7 +116,7 @@ class SiteApi:
         offices: dict[int, set[int]] = {}
         for relation in read.relations:
             offices.setdefault(relation.serviceId, set()).add(relation.officeId)
-        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices)
+        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, Names.from_catalogue(body))
 
     async def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
         return await self._status("GET", "appointment/", params={"processId": process_id, "authKey": auth_key})

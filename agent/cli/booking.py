@@ -10,7 +10,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..config import Settings, get_settings
 from ..logs import setup_logging
@@ -47,6 +46,7 @@ def book(
     from ..artifacts import clean_stale
     from ..attempts import BookingBlocked
     from ..db import open_database
+    from ..names import remember_names
     from ..progress import ConsoleProgress
     from ..recovery import settle_unfinished
     from ..runner import budget_for, record_unstarted, run_booking
@@ -78,13 +78,15 @@ def book(
             except SiteUnavailable as exc:  # an outcome like any other: recorded, never "unknown service"
                 return record_unstarted(settings, open_database(settings.database_url), request, exc)
             request.validate(today, known.services, known.offices_of)
+            names = remember_names(settings.data_dir, known.names)
             sessions = open_database(settings.database_url)
             for line in await settle_unfinished(sessions, api):
                 err.print(f"[yellow]settled[/] {line}")
             clean_stale(settings.recordings_dir)  # what a killed run left of its traces' parts
-        progress = None if as_json else ConsoleProgress(console)
+        progress = None if as_json else ConsoleProgress(console, names)
         if not as_json:
-            console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
+            console.print(f"[bold]Booking {names.service(service)}[/] ({service}) at "
+                          f"{names.office_list(request.office_ids)} through {settings.booking_url}")
         return await run_booking(settings, sessions, request, progress=progress, budget=budget)
 
     try:
@@ -225,20 +227,45 @@ def _mark_process(link: str, status: str) -> None:
 
 
 @app.command()
-def attempts(limit: int = typer.Option(20, min=1, max=10_000, help="how many, newest first")) -> None:
-    """List recent booking attempts."""
+def attempts(
+    limit: int = typer.Option(20, min=1, max=10_000, help="how many, newest first"),
+    wide: bool = typer.Option(False, "--wide", help="every field: phase, process, full names, the reason"),
+) -> None:
+    """List recent booking attempts (Munich time; office names once the agent has read the catalogue)."""
     from sqlalchemy import select
 
     from ..db import open_database
     from ..models import Attempt
+    from ..names import load_names
+    from .tables import munich, narrow_table, outcome_word, record, result_word, slot_time
 
-    sessions = open_database(get_settings().database_url)
-    table = Table("id", "started", "service", "phase", "outcome", "process", "status", "trace")
+    settings = get_settings()
+    names = load_names(settings.data_dir)
+    sessions = open_database(settings.database_url)
     with sessions() as session:
-        for a in session.scalars(select(Attempt).order_by(Attempt.id.desc()).limit(limit)):
-            table.add_row(str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", str(a.service_id), a.phase,
-                          a.outcome or "…", str(a.process_id or ""), a.process_status or "", "yes" if a.trace_path else "")
+        rows = list(session.scalars(select(Attempt).order_by(Attempt.id.desc()).limit(limit)))
+    if not rows:
+        console.print("no attempts yet: mta book … books now, mta run books for the watches")
+        return
+    if wide:
+        for a in rows:
+            record(console, f"attempt {a.id} · started {munich(a.created_at, '%Y-%m-%d %H:%M:%S')} (Munich)", [
+                ("service", f"{names.service(a.service_id)} ({a.service_id})"),
+                ("office", f"{names.office(a.office_id)} ({a.office_id})" if a.office_id else "–"),
+                ("slot", slot_time(a.slot_ts) or "–"),
+                ("outcome", f"{outcome_word(a.outcome, a.phase)} (phase {a.phase})"),
+                ("process", f"{a.process_id} · {a.process_status or '?'}" if a.process_id else "–"),
+                ("trace", f"{a.trace_path} (mta trace {a.id})" if a.trace_path else "–"),
+                ("reason", a.reason or "–"),
+            ])
+        return
+    table = narrow_table("id", "started", "service", "office", "slot", "result", "trace")
+    for a in rows:
+        table.add_row(str(a.id), munich(a.created_at, "%d.%m %H:%M"), names.service(a.service_id, 12),
+                      names.office(a.office_id, 13) if a.office_id else "", slot_time(a.slot_ts),
+                      result_word(a.outcome, a.process_status), "yes" if a.trace_path else "")
     console.print(table)
+    console.print("Munich time. --wide: every field and the reason. mta trace <id>: the trace.", style="dim")
 
 
 @app.command()
