@@ -20,15 +20,20 @@ app.add_typer(watch_app, name="watch")
 @watch_app.command("add")
 def watch_add(
     service: int = typer.Option(..., min=1, max=ID_MAX, help="service id, e.g. 1063453 (Reisepass)"),
-    office: list[int] = typer.Option([], min=1, max=ID_MAX, help="acceptable office id (repeat); default: any"),
-    date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"]),
-    date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"]),
-    time_window: str = typer.Option("00:00-23:59", "--time"),
-    weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so"),
+    office: list[int] = typer.Option([], min=1, max=ID_MAX, help="acceptable office id (repeat); default: any "
+                                     "office of the service"),
+    date_from: datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"], help="first acceptable day "
+                                       "(default: today)"),
+    date_to: datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="last acceptable day (default: in "
+                                     "half a year); the watch expires after it"),
+    time_window: str = typer.Option("00:00-23:59", "--time", help="acceptable start times, HH:MM-HH:MM (Munich)"),
+    weekdays: str = typer.Option("mo,di,mi,do,fr,sa,so", help="acceptable weekdays, e.g. mo,di,mi (or mon,tue)"),
     count: int = typer.Option(1, min=1, max=COUNT_MAX, help="number of persons / documents"),
     mode: str = typer.Option("auto", help="auto (book) or notify (only tell)"),
-    first_name: str = typer.Option(None), last_name: str = typer.Option(None),
-    email: str = typer.Option(None), phone: str = typer.Option(None),
+    first_name: str = typer.Option(None, help="default: MTA_CONTACT_FIRST_NAME"),
+    last_name: str = typer.Option(None, help="default: MTA_CONTACT_LAST_NAME"),
+    email: str = typer.Option(None, help="where the city sends the activation link; default: MTA_CONTACT_EMAIL"),
+    phone: str = typer.Option(None, help="optional; default: MTA_CONTACT_PHONE"),
 ) -> None:
     """Add a watch for a person."""
     from flows.request import BookingRequest, InvalidRequest, parse_time_window, parse_weekdays
