@@ -261,8 +261,8 @@ def attempts(
         return
     table = narrow_table("id", "started", "service", "office", "slot", "result", "trace")
     for a in rows:
-        table.add_row(str(a.id), munich(a.created_at, "%d.%m %H:%M"), names.service(a.service_id, 12),
-                      names.office(a.office_id, 13) if a.office_id else "", slot_time(a.slot_ts),
+        table.add_row(str(a.id), munich(a.created_at, "%d.%m %H:%M"), names.service(a.service_id, 14),
+                      names.office(a.office_id, 16) if a.office_id else "", slot_time(a.slot_ts),
                       result_word(a.outcome, a.process_status), "yes" if a.trace_path else "")
     console.print(table)
     console.print("Munich time. --wide: every field and the reason. mta trace <id>: the trace.", style="dim")

@@ -57,7 +57,7 @@ def result_word(outcome: str | None, process_status: str | None) -> str:
 
 def narrow_table(*columns: str) -> Table:
     """A table without vertical lines, one space between columns: what fits 80 columns."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)  # the box keeps one space
     for name in columns:
         table.add_column(name, no_wrap=name not in WRAPPING, overflow="fold" if name in WRAPPING else "ellipsis")
     return table

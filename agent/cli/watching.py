@@ -91,8 +91,8 @@ def watch_list(wide: bool = typer.Option(False, "--wide", help="every field, ful
         return
     table = narrow_table("id", "service", "offices", "dates", "time", "mode", "state")
     for w in watches:
-        service = names.service(w.service_id, 13) + (f" ×{w.count}" if w.count > 1 else "")
-        offices = "\n".join(names.office(o, 14) for o in w.office_ids) or "any"
+        service = names.service(w.service_id, 14) + (f" ×{w.count}" if w.count > 1 else "")
+        offices = "\n".join(names.office(o, 16) for o in w.office_ids) or "any"
         table.add_row(str(w.id), service, offices, short_range(w.date_from, w.date_to), f"{w.time_from}–{w.time_to}",
                       w.mode, w.state)
     console.print(table)
