@@ -213,6 +213,8 @@ class AgentService:
         queries = self.watcher.status() if self.watcher is not None else []
         return {"running": self.running, "budget": self.budget.state(), "queries": queries,
                 "booking": self.watcher.booking_in_flight() if self.watcher is not None else False,
+                "bookings": [{k: b[k] for k in ("watch", "attempt", "outcome")}
+                             for b in (self.watcher.stats.bookings[-3:] if self.watcher is not None else [])],
                 "warmPages": len(self.watcher.warm.pages) if self.watcher else 0,
                 "openContexts": self.pool.open_contexts if self.pool else 0,
                 "mailbox": self.mailbox.status() if self.mailbox else None}

@@ -57,6 +57,15 @@ def slots_text(query: dict) -> str:
     return "–" if not query.get("lastOk") else str(query.get("slotsSeen", 0))
 
 
+def booking_lines(status: dict) -> list[str]:
+    """The latest bookings of this run: they end a watch's query, so they are said here."""
+    return [f"booking attempt {b['attempt']} for watch {b['watch']}: {b['outcome']} (mta attempts)"
+            for b in status.get("bookings", [])]
+
+
+NO_WATCH = "no active watch (mta watch list says why: booked, paused or expired)"
+
+
 def plain_lines(status: dict, now: float | None = None) -> list[str]:
     """The status as lines for a log or a pipe: the budget first, then one line per query."""
     now = time.time() if now is None else now
@@ -68,7 +77,8 @@ def plain_lines(status: dict, now: float | None = None) -> list[str]:
                      f"last check {clock(q.get('lastOk'))}, next {next_check(q, now)}, "
                      f"{slots_text(q)} free slot(s) seen, {q['polls']} polls")
     if not status["queries"]:
-        lines.append("  no active watch (mta watch list says why: booked, paused or expired)")
+        lines.append(f"  {NO_WATCH}")
+    lines += [f"  {line}" for line in booking_lines(status)]
     return lines
 
 
@@ -91,6 +101,7 @@ def live_view(status: dict, now: float | None = None) -> RenderableType:
         if q.get("detail"):
             details.append(Text(f"{q.get('label') or q['stream']}: {q['detail']}", style="dim", overflow="fold"))
     if not status["queries"]:
-        details.append(Text("no active watch (mta watch list says why: booked, paused or expired)", style="dim"))
+        details.append(Text(NO_WATCH))
+    details += [Text(line) for line in booking_lines(status)]
     footer = Text("Ctrl-C stops; a booking in flight finishes first", style="dim")
-    return Group(head, table, *details, footer)
+    return Group(head, *([table] if status["queries"] else []), *details, footer)
