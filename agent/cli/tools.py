@@ -45,9 +45,12 @@ def replica(
     if seed_slots:
         count = site.seed_slots()
         console.print(f"released {count} slots over the next three weeks")
-    console.print(f"booking page: http://{host}:{port}/buergerservice/terminvereinbarung.html")
-    console.print(f"API: http://{host}:{port}{site.settings.api_prefix}/")
-    console.print(f"its outbox (the activation e-mails): mta replica outbox --url http://{host}:{port}")
+    page, api = f"http://{host}:{port}/buergerservice/terminvereinbarung.html", f"http://{host}:{port}{site.settings.api_prefix}"
+    console.print(f"booking page: {page}")
+    console.print(f"API: {api}/")
+    console.print("point mta at it (in the shell where you run mta):", highlight=False)
+    console.print(f"  export MTA_BOOKING_URL={page} MTA_API_URL={api}", soft_wrap=True, highlight=False)
+    console.print("the activation e-mails it sends: mta replica outbox", highlight=False)
     serve_forever(site, host, port)
 
 
