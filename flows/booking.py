@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
@@ -28,6 +28,7 @@ from .pages import AppointmentStep, ContactStep, ServiceStep, SummaryStep
 from .pages.appointment_step import CalendarView
 from .pages.base import CaptchaExpired
 from .request import BookingRequest
+from .timezone import BERLIN
 
 CAPTCHA_ROUNDS = 3
 
@@ -275,12 +276,15 @@ class BookingFlow:
         body = answer.body if isinstance(answer.body, dict) else {}
         minutes = activation_minutes(body)
         office_id = int(body.get("officeId") or process["officeId"])
+        slot_ts = int(body.get("timestamp") or process["timestamp"])
+        when = datetime.fromtimestamp(slot_ts, BERLIN).strftime("%a %d.%m.%Y %H:%M")
         return Outcome(
             OutcomeKind.RESERVED,
-            f"reserved; the city e-mailed an activation link to be opened within {minutes} minutes",
+            f"{when} at {catalogue.office_names.get(office_id, office_id)}; the city e-mailed an activation link: "
+            f"open it within {minutes} minutes (or hand it to mta activate)",
             office_id=office_id,
             office_name=catalogue.office_names.get(office_id),
-            slot_ts=int(body.get("timestamp") or process["timestamp"]),
+            slot_ts=slot_ts,
             process_id=int(body.get("processId") or process["processId"]),
             activation_deadline=time.time() + minutes * 60,
         )
