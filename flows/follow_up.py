@@ -15,8 +15,8 @@ from .pages import ActivationPage, ManagePage
 # What the city's answers to a link mean (zmscitizenbackend, see docs/replica-contract.md): cancelling changes
 # an appointment's key, so its links answer authKeyMismatch while the cancelled process is kept (15 minutes by
 # default), then appointmentNotFound — the answer a lapsed activation gets too.
-CANCELLED = ("the appointment was cancelled: the site no longer accepts this link's key (authKeyMismatch; the "
-             "city changes the key when an appointment is cancelled)")
+CANCELLED = ("the site no longer accepts this link's key (authKeyMismatch): the city changes an appointment's key "
+             "when it is cancelled")
 EXPIRED = ("the site no longer knows the appointment (appointmentNotFound): its activation time ran out (a "
            "reservation must be activated within the time the e-mail names, usually 60 minutes), or it was "
            "cancelled a while ago")
@@ -79,4 +79,5 @@ async def cancel(page: Page, book: SelectorBook, api_url: str, link: str) -> Can
     if answer.error_codes:
         return CancelResult(False, "the site refused the cancellation: " + ", ".join(answer.error_codes))
     body = answer.body if isinstance(answer.body, dict) else {}
-    return CancelResult(True, "the appointment is cancelled", body.get("processId"))
+    return CancelResult(True, "the site confirmed the cancellation; the slot is free for others again",
+                        body.get("processId"))
