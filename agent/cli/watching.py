@@ -59,7 +59,7 @@ def watch_add(
     watch_id = add_watch(open_database(settings.database_url), contact, service, list(office), request.date_from,
                          request.date_to, count=count, weekdays=sorted(days), time_from=f"{start:%H:%M}",
                          time_to=f"{end:%H:%M}", mode=mode)
-    console.print(f"watch {watch_id} added")
+    console.print(f"watch {watch_id} added; mta run watches it (a running agent picks it up within MTA_REFRESH_S)")
 
 
 @watch_app.command("list")
