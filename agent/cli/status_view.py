@@ -46,11 +46,25 @@ def budget_text(state: dict) -> str:
     return text
 
 
-def next_check(query: dict, now: float) -> str:
+def waiting_for_budget(query: dict, budget: dict, now: float) -> bool:
+    """Due, but the budget has no place for a poll yet (other polls, a booking, another mta process)."""
+    return (query["status"] in ("starting", "watching") and (query.get("nextPoll") or 0) <= now
+            and budget.get("nextPlace", 0) > now + 0.5)
+
+
+def next_check(query: dict, budget: dict, now: float) -> str:
     if query["status"] == "booking":
         return "after booking"
+    if waiting_for_budget(query, budget, now):
+        return clock(budget["nextPlace"])
     due = query.get("nextPoll") or 0
     return clock(due) if due > now else "now"
+
+
+def state_word(query: dict, budget: dict, now: float) -> str:
+    if waiting_for_budget(query, budget, now):
+        return "waiting: budget"
+    return STATE_WORDS.get(query["status"], query["status"])
 
 
 def slots_text(query: dict) -> str:
@@ -73,8 +87,8 @@ def plain_lines(status: dict, now: float | None = None) -> list[str]:
                                                                else "")]
     for q in status["queries"]:
         detail = f" ({q['detail']})" if q.get("detail") else ""
-        lines.append(f"  {q.get('label') or q['stream']}: {STATE_WORDS.get(q['status'], q['status'])}{detail}; "
-                     f"last check {clock(q.get('lastOk'))}, next {next_check(q, now)}, "
+        lines.append(f"  {q.get('label') or q['stream']}: {state_word(q, status['budget'], now)}{detail}; "
+                     f"last check {clock(q.get('lastOk'))}, next {next_check(q, status['budget'], now)}, "
                      f"{slots_text(q)} free slot(s) seen, {q['polls']} polls")
     if not status["queries"]:
         lines.append(f"  {NO_WATCH}")
@@ -96,8 +110,8 @@ def live_view(status: dict, now: float | None = None) -> RenderableType:
     table.add_column("slots", justify="right", no_wrap=True)
     details = []
     for q in status["queries"]:
-        table.add_row(q.get("label") or q["stream"], STATE_WORDS.get(q["status"], q["status"]), clock(q.get("lastOk")),
-                      next_check(q, now), slots_text(q))
+        table.add_row(q.get("label") or q["stream"], state_word(q, status["budget"], now), clock(q.get("lastOk")),
+                      next_check(q, status["budget"], now), slots_text(q))
         if q.get("detail"):
             details.append(Text(f"{q.get('label') or q['stream']}: {q['detail']}", style="dim", overflow="fold"))
     if not status["queries"]:
