@@ -72,7 +72,7 @@ class ApiCapture:
         self._arrived = asyncio.Condition()
         self._pending: set[asyncio.Task] = set()
         self.in_flight: dict[str, int] = {}  # endpoint -> requests sent and not yet answered
-        self.sent: list[str] = []  # endpoints of the requests sent to our API root, in order
+        self.sent: dict[str, int] = {}  # endpoint -> requests sent to our API root so far
         self.foreign: list[str] = []  # API roots other than ours the page sent requests to, in order
         page.on("response", self._on_response)
         page.on("request", self._on_request)
@@ -85,7 +85,7 @@ class ApiCapture:
         endpoint = self._endpoint(request.url)
         if endpoint is not None:
             self.in_flight[endpoint] = self.in_flight.get(endpoint, 0) + 1
-            self.sent.append(endpoint)
+            self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
         elif (root := api_root_of(request.url)) is not None:
             self.foreign.append(root)
 
@@ -116,11 +116,11 @@ class ApiCapture:
     def mark(self) -> int:
         return len(self.answers)
 
-    def asked(self) -> tuple[int, int]:
-        """A mark of the requests sent so far (ours, foreign), for :meth:`answer_to_load`."""
-        return len(self.sent), len(self.foreign)
+    def asked(self) -> tuple[dict[str, int], int]:
+        """A mark of the requests sent so far (ours by endpoint, foreign), for :meth:`answer_to_load`."""
+        return dict(self.sent), len(self.foreign)
 
-    async def answer_to_load(self, endpoint: str, since: int, asked: tuple[int, int],
+    async def answer_to_load(self, endpoint: str, since: int, asked: tuple[dict[str, int], int],
                              send_timeout: float | None = None) -> ApiAnswer:
         """The answer to a request the page sends by itself when it loads (its catalogue, the activation).
 
@@ -135,7 +135,7 @@ class ApiCapture:
             found = next((a for a in self.answers[since:] if a.endpoint == endpoint), None)
             if found is not None:
                 return found
-            if endpoint in self.sent[own:]:
+            if self.sent.get(endpoint, 0) > own.get(endpoint, 0):
                 return await self.next(endpoint, since)
             others = sorted(set(self.foreign[foreign:]))
             if others:
