@@ -65,10 +65,22 @@ def mark_process(sessions: sessionmaker[Session], process_id: int, status: str) 
         return [a.id for a in attempts]
 
 
+def recorded_status(sessions: sessionmaker[Session], process_id: int) -> str | None:
+    """What this data directory's attempts last recorded about a process (e.g. ``cancelled`` by mta cancel)."""
+    with sessions() as session:
+        statuses = [a.process_status for a in session.scalars(select(Attempt).where(Attempt.process_id == process_id)
+                                                               .order_by(Attempt.id.desc()))]
+    return next((s for s in statuses if s), None)
+
+
 def record_activation(sessions: sessionmaker[Session], process_id: int, outcome: Outcome) -> list[int]:
-    """``confirmed`` when the site said so; ``gone`` when the link had lapsed; otherwise nothing changes."""
+    """``confirmed`` when the site said so; ``cancelled`` or ``gone`` when the appointment had ended (cancelled,
+    or its activation lapsed); otherwise nothing changes."""
     if outcome.kind is OutcomeKind.CONFIRMED:
         return mark_process(sessions, process_id, "confirmed")
-    if "appointmentNotFound" in outcome.reason:
-        return mark_process(sessions, process_id, "gone")
+    if outcome.process_status == "cancelled":
+        return mark_process(sessions, process_id, "cancelled")
+    if outcome.process_status == "expired":
+        known = recorded_status(sessions, process_id)  # cancelled by us a while ago: keep saying so
+        return mark_process(sessions, process_id, "cancelled" if known == "cancelled" else "gone")
     return []

@@ -2,12 +2,14 @@
 
 Without ``traces_dir`` the driver writes them under the system temp folder (``playwright-artifacts-*``,
 mode 0644), where they outlive a crash with the person's name, e-mail and authKey in them. Each process
-gets ``<recordings>/.playwright/<pid>`` (0700); a process that died leaves its folder behind, and the
-next launch deletes such folders: the finished trace (``attempt-N.zip``) is what is kept, not the parts.
+gets ``<recordings>/.playwright/<pid>`` (0700) and deletes it when it exits; a process that died leaves its
+folder behind, and the next launch deletes such folders: the finished trace (``attempt-N.zip``) is what is
+kept, not the parts.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 from pathlib import Path
@@ -51,6 +53,8 @@ def work_folder(recordings: Path) -> Path:
     os.chmod(recordings, 0o700)
     clean_stale(recordings)
     folder = recordings / WORK_FOLDER / str(os.getpid())
+    if not folder.is_dir():
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a clean exit leaves nothing to clean up
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(folder.parent, 0o700)
     return folder

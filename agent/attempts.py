@@ -192,7 +192,8 @@ def guard_one_booking(session: Session, person: str, service_id: int, now: float
     ).first()
     if live is not None:
         raise BookingBlocked(f"attempt {live.id} already holds process {live.process_id} ({live.process_status}) "
-                             "for this person and service; cancel it first")
+                             "for this person and service; to book anew, cancel it first: mta cancel with its link from "
+                             "the city's e-mail")
     running = session.scalars(
         select(Attempt).where(Attempt.person == person, Attempt.service_id == service_id, Attempt.outcome.is_(None))
     ).first()

@@ -293,6 +293,7 @@ class RateBudget:
                 "siteLimit": self.config.site_limit,
                 "quietUntil": quiet or None,
                 "quietReason": why,
+                "nextPlace": now + self._wait(books, POLL, now),  # when a poll may next be sent (budget only)
                 "shared": self.ledger.shared,
                 "sent": dict(self.counts),
                 "refusedWhileOpen": self.refused,

@@ -57,12 +57,17 @@ async def run_demo(console: Console, seconds: float = 75.0) -> int:
     with ReplicaServer(replica) as server, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             booking_url=server.base_url + PAGE_PATH, api_url=server.api_url,
-            database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", recordings_dir=Path(tmp) / "recordings",
+            data_dir=Path(tmp), database_url=f"sqlite:///{Path(tmp) / 'demo.db'}", recordings_dir=Path(tmp) / "recordings",
             budget_requests=6, budget_window_s=10.0, site_limit=60, site_window_s=10.0, warm_check_s=2.0,
             metrics_port=-1,  # the demo may run beside a real agent
         )
-        console.print(f"[bold]Replica[/] of the city's booking site on {server.base_url} (real ALTCHA, "
-                      f"rate limit {replica.settings.rate_limit}/{replica.settings.rate_window_s}s)")
+        console.print(f"[bold]Replica[/] of the city's booking site on {server.base_url} (real ALTCHA)")
+        console.print(f"[bold]Time is compressed[/] in the rate windows only: {settings.budget_window_s:g} s stand "
+                      f"for a minute. The agent's budget, {settings.budget_requests} requests per "
+                      f"{settings.budget_window_s:g} s, stands for the default {settings.budget_requests} per "
+                      f"minute; the site's limit, {replica.settings.rate_limit} per {replica.settings.rate_window_s} s, "
+                      f"for its {replica.settings.rate_limit} per minute. A booking may use "
+                      f"{settings.budget_booking_burst} more requests in its window (MTA_BUDGET_BOOKING_BURST).")
         sessions = open_database(settings.database_url)
         today = replica.clock.now_berlin().date()
         watch_id = add_watch(sessions, DEMO_PERSON, 1063453, [102522, 102523], today, today + timedelta(days=30),
@@ -83,7 +88,8 @@ async def run_demo(console: Console, seconds: float = 75.0) -> int:
                     state = "; ".join(f"{s['stream']}: {s['status']} ({s['polls']} polls)" for s in watcher.status())
                     budget = agent.budget.state()
                     status.update(f"{time.monotonic() - started:4.0f}s  {state}  budget {budget['inWindow']}/"
-                                  f"{settings.budget_requests} in window, circuit {budget['circuit']}")
+                                  f"{settings.budget_requests} per {settings.budget_window_s:g} s (compressed), "
+                                  f"circuit {budget['circuit']}")
                     if any(b["outcome"] == "reserved" for b in watcher.stats.bookings):
                         booked_at = time.monotonic()
                         break
@@ -139,10 +145,11 @@ def _summary(console: Console, replica: Replica, settings: Settings, watcher: Wa
     table.add_row("duration", f"{time.monotonic() - started:.0f} s")
     table.add_row("polls (in-page available-calendar/)", str(watcher.stats.polls))
     table.add_row("requests to the site's API", str(len(log)))
-    table.add_row("budget (windows compressed: 10 s stand for 60 s)",
+    table.add_row(f"budget (compressed: {settings.budget_window_s:g} s stand for a minute)",
                   f"{settings.budget_requests} per {settings.budget_window_s:g} s (+{settings.budget_booking_burst} "
                   "for a booking)")
-    table.add_row("requests per budget window (mean, bookings included)", f"{len(log) / windows:.1f}")
+    table.add_row(f"requests per {settings.budget_window_s:g}-s window (mean, bookings included)",
+                  f"{len(log) / windows:.1f}")
     table.add_row("booking attempts", ", ".join(b["outcome"] for b in watcher.stats.bookings) or "none")
     if reserve and free_release:
         table.add_row("release → reserved", f"{reserve.time - free_release:.1f} s")
@@ -151,4 +158,8 @@ def _summary(console: Console, replica: Replica, settings: Settings, watcher: Wa
         table.add_row("detection → reserved (warm page)", f"{statistics.median(latencies):.2f} s")
     table.add_row("appointment", "confirmed" if confirmed else "not booked")
     console.print(table)
+    console.print(f"The mean may exceed {settings.budget_requests}: polls keep to {settings.budget_requests} per "
+                  f"window, and the window with the booking may hold up to {settings.budget_booking_burst} more "
+                  "(the booking page's own requests, so a found slot is never left waiting). At the default "
+                  f"settings the same counts apply per minute.")
     return 0 if confirmed else 1

@@ -96,6 +96,11 @@ def _json_sink(message) -> None:
     sys.stderr.flush()
 
 
+# APScheduler's word for "the previous run of a periodic job is still busy, this one is skipped" (the warm
+# pages' upkeep on a slow machine): expected, and nothing a person can act on, so a debug line, not a warning.
+ROUTINE_SCHEDULER_NOTES = ("maximum number of running instances reached", "was missed by")
+
+
 class _ToLoguru(logging.Handler):
     """Standard-library records into loguru (loguru's documented recipe), so they are scrubbed and formatted alike."""
 
@@ -104,6 +109,8 @@ class _ToLoguru(logging.Handler):
             level: str | int = logger.level(record.levelname).name
         except ValueError:
             level = record.levelno
+        if record.name.startswith("apscheduler") and any(n in record.getMessage() for n in ROUTINE_SCHEDULER_NOTES):
+            level = "DEBUG"
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
 
 

@@ -9,6 +9,8 @@ from rich.console import Console
 from flows.booking import BookingObserver
 from flows.timezone import BERLIN
 
+from .names import Names
+
 STEP_NAMES = {
     "open": "opened the booking page",
     "service": "service, count and captcha done",
@@ -20,8 +22,9 @@ STEP_NAMES = {
 
 
 class ConsoleProgress(BookingObserver):
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, names: Names | None = None) -> None:
         self.console = console
+        self.names = names or Names()  # offices by name, as the person chose them
 
     def step_done(self, name: str, seconds: float) -> None:
         self.console.print(f"  [green]✓[/] {STEP_NAMES.get(name, name)} [dim]({seconds:.2f} s)[/]")
@@ -31,7 +34,7 @@ class ConsoleProgress(BookingObserver):
 
     def reserving(self, office_id: int, slot_ts: int, reservation_minutes: int) -> None:
         when = datetime.fromtimestamp(slot_ts, BERLIN).strftime("%a %d.%m. %H:%M")
-        self.console.print(f"  … reserving {when} at office {office_id}")
+        self.console.print(f"  … reserving {when} at {self.names.office(office_id)}")
 
     def reserved(self, process: dict) -> None:
         self.console.print(f"  [green]✓[/] held as process {process.get('processId')}")

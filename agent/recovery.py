@@ -141,10 +141,11 @@ def _settle(session: Session, attempt: Attempt, status: ProcessStatus | None) ->
             attempt.process_status = status.status
             attempt.outcome = (OutcomeKind.RESERVED if status.status == "preconfirmed" else OutcomeKind.CONFIRMED).value
             attempt.reason = f"interrupted; the site reports the appointment {status.status}"
-        elif status.status == "gone":
-            attempt.process_status = "gone"
+        elif status.status in ("gone", "cancelled"):
+            attempt.process_status = status.status
             attempt.outcome = OutcomeKind.TIMEOUT.value
-            attempt.reason = "interrupted; the held slot has lapsed at the site"
+            attempt.reason = ("interrupted; the held slot has lapsed at the site" if status.status == "gone"
+                              else "interrupted; the appointment was cancelled at the site")
         else:
             attempt.outcome = OutcomeKind.TIMEOUT.value
             attempt.reason = f"interrupted; the site's status is unknown ({status.detail}); check before rebooking"

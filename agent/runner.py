@@ -121,17 +121,18 @@ def record_unstarted(settings: Settings, sessions: sessionmaker[Session], reques
     recorder = AttemptRecorder.begin(sessions, Target(settings.booking_url, settings.api_url).site, request,
                                      watch_id=watch_id)
     kind = OutcomeKind.RATE_LIMITED if trouble.meaning is SiteMeaning.RATE_LIMITED else OutcomeKind.SITE_ERROR
-    outcome = Outcome(kind, f"{trouble}; nothing was booked ({_advice(trouble.meaning)})")
+    outcome = Outcome(kind, f"{trouble}; nothing was booked ({_advice(trouble.meaning, settings.api_url)})")
     recorder.close(outcome)
     return AttemptResult(recorder.id, outcome, None, {}, [])
 
 
-def _advice(what: SiteMeaning) -> str:
+def _advice(what: SiteMeaning, api_url: str) -> str:
     return {
         SiteMeaning.RATE_LIMITED: "the site asks for a pause; the agent keeps to it, try again later",
         SiteMeaning.MAINTENANCE: "the site is under maintenance; try again later",
         SiteMeaning.BLOCKED: "the site refuses this IP address; do not retry from it",
-    }.get(what, "check MTA_API_URL, or try again later")
+    }.get(what, f"check MTA_API_URL, now {api_url}, and MTA_BOOKING_URL (for the local replica, the two "
+                "settings mta replica prints), or try again later")
 
 
 def _set_up_for_attempt(settings: Settings, sessions: sessionmaker[Session], flow: BookingFlow, observer: BookingObserver,
@@ -228,7 +229,8 @@ async def _keep_or_give_back(settings: Settings, recorder: AttemptRecorder, outc
         elif status.status == "reserved":
             held = await keep_or_give_back(api, attempt.process_id, attempt.auth_key, status, contact)
         else:
-            recorder.update(process_status=status.status if status.status == "gone" else attempt.process_status)
+            ended = status.status in ("gone", "cancelled")
+            recorder.update(process_status=status.status if ended else attempt.process_status)
             recorder.note(f"the held slot (process {attempt.process_id}) is {status.status} at the site")
             return outcome
     recorder.update(process_status=held.process_status)

@@ -39,6 +39,7 @@ from .config import Settings
 from .db import open_database
 from .mailbox_watcher import MailboxWatcher
 from .models import Attempt, Person, Watch
+from .names import Names, load_names, remember_names
 from .notice_policy import NoticePolicy
 from .notices import Confirmed, Notice
 from .notifier import ConsoleNotifier, Notifier
@@ -284,19 +285,20 @@ class AgentService:
         """The site's services and offices with their names (one budgeted request, kept for an hour)."""
         if self._catalogue is None or time.time() - self._catalogue[0] > CATALOGUE_TTL_S:
             async with SiteApi(self.settings.api_url, self.budget) as api:
-                self._catalogue = (time.time(), await api.catalogue())
+                catalogue = await api.catalogue()
+            remember_names(self.settings.data_dir, catalogue.names)
+            self._catalogue = (time.time(), catalogue)
         return self._catalogue[1]
 
-    async def names(self) -> tuple[dict[int, str], dict[int, str]]:
+    async def names(self) -> Names:
         """Service and office names for people to read: the poll page's catalogue (free), else the cached
-        one; ids when the site cannot be asked."""
-        if self.watcher is not None and self.watcher.names()[0]:
+        catalogue (one budgeted request an hour), else what an earlier run kept; ids where none is known."""
+        if self.watcher is not None and self.watcher.names():
             return self.watcher.names()
         try:
-            catalogue = await self.catalogue()
+            return (await self.catalogue()).names
         except SiteUnavailable:
-            return {}, {}
-        return catalogue.service_names, catalogue.office_names
+            return load_names(self.settings.data_dir)
 
     async def activate(self, link: str, attempt_id: int, via: str = "chat") -> ActivationResult:
         """Activate a held reservation through the page (as ``mta activate`` and the mailbox do); on
@@ -346,6 +348,9 @@ class AgentService:
         """What the agent is doing (for status lines, the bot and health checks)."""
         queries = self.watcher.status() if self.watcher is not None else []
         return {"running": self.running, "budget": self.budget.state(), "queries": queries,
+                "booking": self.watcher.booking_in_flight() if self.watcher is not None else False,
+                "bookings": [{k: b[k] for k in ("watch", "attempt", "outcome")}
+                             for b in (self.watcher.stats.bookings[-3:] if self.watcher is not None else [])],
                 "warmPages": len(self.watcher.warm.pages) if self.watcher else 0,
                 "openContexts": self.pool.open_contexts if self.pool else 0,
                 "mailbox": self.mailbox.status() if self.mailbox else None}

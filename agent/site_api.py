@@ -17,6 +17,7 @@ from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 from flows.request import Contact
 
 from .budget import BOOKING, CHECK, CircuitOpen, RateBudget
+from .names import Names
 
 
 @dataclass(frozen=True)
@@ -32,28 +33,7 @@ class SiteCatalogue:
 
     services: dict[int, int]
     offices_of: dict[int, set[int]]
-    service_names: dict[int, str] = field(default_factory=dict)  # services shown in the site's search only
-    office_names: dict[int, str] = field(default_factory=dict)
-
-
-def names_in(body: object) -> tuple[dict[int, str], dict[int, str]]:
-    """Service names (those the site's search shows: ``showOnStartPage``) and office names of a catalogue
-    answer; whatever is not in the expected shape is left out (names are for people, never decisions)."""
-    services: dict[int, str] = {}
-    offices: dict[int, str] = {}
-    if not isinstance(body, dict):
-        return services, offices
-    for key, into, shown in (("services", services, True), ("offices", offices, False)):
-        for item in body.get(key) or []:
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                continue
-            if shown and item.get("showOnStartPage") is False:
-                continue
-            try:
-                into[int(item["id"])] = item["name"][:120]
-            except (KeyError, TypeError, ValueError):
-                continue
-    return services, offices
+    names: Names = field(default_factory=Names)  # what a person reads instead of the ids
 
 
 class _Service(BaseModel):
@@ -118,7 +98,10 @@ class SiteApi:
 
     async def catalogue(self) -> SiteCatalogue:
         """``offices-and-services/``; an error answer is never read as an empty catalogue."""
-        status, body = await self._send("GET", "offices-and-services/")
+        try:
+            status, body = await self._send("GET", "offices-and-services/")
+        except SiteUnavailable as exc:
+            raise SiteUnavailable(exc.meaning, f"could not read the site's catalogue: {exc}") from exc
         what = meaning(status, body)
         if what is not SiteMeaning.OK or not isinstance(body, dict) or not isinstance(body.get("services"), list):
             raise SiteUnavailable(what if what is not SiteMeaning.OK else SiteMeaning.FAILURE,
@@ -133,7 +116,7 @@ class SiteApi:
         offices: dict[int, set[int]] = {}
         for relation in read.relations:
             offices.setdefault(relation.serviceId, set()).add(relation.officeId)
-        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, *names_in(body))
+        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, Names.from_catalogue(body))
 
     async def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
         return await self._status("GET", "appointment/", params={"processId": process_id, "authKey": auth_key})
@@ -171,6 +154,8 @@ class SiteApi:
         what = meaning(status, body)
         if what is SiteMeaning.PROCESS_GONE:
             return ProcessStatus("gone", "the site no longer knows the appointment (lapsed or cancelled)")
+        if what is SiteMeaning.KEY_CHANGED:  # the city changes the key when it cancels an appointment
+            return ProcessStatus("cancelled", "the appointment was cancelled (the site answered authKeyMismatch)")
         if what is not SiteMeaning.OK or not isinstance(body, dict):
             refused = what in (SiteMeaning.REFUSED, SiteMeaning.NOT_RESERVED, SiteMeaning.NOT_PRECONFIRMED)
             return ProcessStatus("refused" if refused else "unknown", describe(status, body))

@@ -44,7 +44,8 @@ def flow_on(page: Page, settings: Settings, book: SelectorBook) -> BookingFlow:
     whole window on top of the step's own timeout."""
     return BookingFlow(page, book, Target(settings.booking_url, settings.api_url), NullObserver(),
                        control_timeout=settings.control_timeout_s,
-                       api_timeout=settings.step_timeout_s + settings.budget_window_s)
+                       api_timeout=settings.step_timeout_s + settings.budget_window_s,
+                       step_timeout=settings.step_timeout_s)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from .budget import CircuitOpen, RateBudget
 from .config import Settings
 from .metrics import NULL_METRICS, Metrics
 from .models import Attempt, Person, Watch
+from .names import Names, load_names, remember_names
 from .notices import Facts, Failed, Handoff, Notice, Reserved, SlotFound, Stopped
 from .notices import Trouble as TroubleFacts
 from .notifier import Notifier
@@ -45,7 +46,6 @@ from .poller import PollResult, QueryPoller, Slot
 from .pool import BrowserPool
 from .releases import load_seen, record_poll
 from .runner import run_booking, run_warm_booking
-from .site_api import names_in
 from .site_page import SiteTrouble, StreamKey
 from .states import NoticeKind, StreamStatus, Trouble
 from .warm_pages import WarmPages
@@ -96,7 +96,8 @@ class Watcher:
         self._side_tasks: set[asyncio.Task] = set()  # warm-page upkeep in progress
         self._booking: StreamKey | None = None
         self._stopping = False
-        self._names: tuple[dict[int, str], dict[int, str]] = ({}, {})
+        self._names = load_names(settings.data_dir)  # service and office names (the catalogue's), for people
+        self._names_from: object = None  # the catalogue answer they were last taken from
 
     # -- queries ------------------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -261,9 +262,9 @@ class Watcher:
                 continue
             state.handled.update((watch_id, (office, ts)) for ts, office in matches)
             if watch.mode == "notify":
-                services, offices = self.names()
-                facts = SlotFound(watch_id, services.get(watch.service_id, f"service {watch.service_id}"),
-                                  tuple((ts, offices.get(o, f"office {o}")) for ts, o in matches[:3]), len(matches))
+                names = self.names()
+                facts = SlotFound(watch_id, names.service(watch.service_id),
+                                  tuple((ts, names.office(o)) for ts, o in matches[:3]), len(matches))
                 await self._notify(person.key, NoticeKind.FOUND, facts, self.poll_page_link(watch.service_id),
                                    cooldown_key=f"watch {watch_id}")
                 continue
@@ -365,19 +366,9 @@ class Watcher:
             except Exception:  # noqa: BLE001
                 logger.exception("sending an alert failed")
 
-    def names(self) -> tuple[dict[int, str], dict[int, str]]:
-        """Service and office names from the catalogue the poll page's token came with (no extra request)."""
-        body = self.poll_page.token.catalogue_body if self.poll_page.token else None
-        if body is not None:
-            self._names = names_in(body)
-        return self._names
-
     def label(self, key: StreamKey) -> str:
         """A query as a person reads it: the service's and offices' names where known."""
-        services, offices = self.names()
-        service = services.get(key.service_id, f"service {key.service_id}")
-        where = ", ".join(offices.get(o, str(o)) for o in key.office_ids) or "any office"
-        return f"{service} ×{key.count} @ {where}" if key.count > 1 else f"{service} @ {where}"
+        return self.names().query(key.service_id, key.count, key.office_ids)
 
     # -- stopping -------------------------------------------------------------------------------
     async def stop(self, grace_s: float) -> None:
@@ -421,9 +412,26 @@ class Watcher:
                                    .where(Watch.id.in_(state.watch_ids))).all()
         return sorted({r[0] for r in rows})
 
+    def names(self) -> Names:
+        """Service and office names: the poll page's catalogue when it has one (kept in the data directory
+        for the commands that do not ask the site), else what an earlier run kept."""
+        token = self.poll_page.token
+        body = token.catalogue_body if token is not None else None
+        if body is not None and body is not self._names_from:
+            self._names_from = body
+            self._names = remember_names(self.settings.data_dir, Names.from_catalogue(body))
+        return self._names
+
     def status(self) -> list[dict]:
-        return [{"stream": k.label(), "watches": sorted(s.watch_ids), "status": s.status.value, "detail": s.detail,
-                 "polls": s.poller.polls, "nextPoll": s.next_poll, "warm": k in self.warm.pages}
+        """One entry per query. ``lastOk`` and ``nextPoll`` are Unix times (``lastOk`` None before the first
+        answered poll); ``slotsSeen`` counts the free slots the latest answered poll saw; ``label`` names the
+        service and offices as the catalogue does (``stream`` is the id-based label)."""
+        names = self.names()
+        return [{"stream": k.label(), "label": names.query(k.service_id, k.count, k.office_ids, width=24),
+                 "service": k.service_id, "count": k.count, "offices": list(k.office_ids),
+                 "watches": sorted(s.watch_ids), "status": s.status.value, "detail": s.detail,
+                 "polls": s.poller.polls, "nextPoll": s.next_poll, "lastOk": s.last_ok or None,
+                 "slotsSeen": len(s.poller.known), "warm": k in self.warm.pages}
                 for k, s in self.queries.items()]
 
 

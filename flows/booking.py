@@ -11,10 +11,9 @@ that can no longer be found, or a step whose structure changed, ends as
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
@@ -29,6 +28,7 @@ from .pages import AppointmentStep, ContactStep, ServiceStep, SummaryStep
 from .pages.appointment_step import CalendarView
 from .pages.base import CaptchaExpired
 from .request import BookingRequest
+from .timezone import BERLIN
 
 CAPTCHA_ROUNDS = 3
 
@@ -160,6 +160,7 @@ class BookingFlow:
     first_day_hint: date | None = None  # the poll saw nothing matching before this day: start reading there
     control_timeout: float = 10.0
     api_timeout: float = 30.0  # include the rate budget's longest hold (its window)
+    step_timeout: float = 30.0  # how long the loading page may take to send its first request to our API
 
     def __post_init__(self) -> None:
         self.capture = ApiCapture(self.page, self.target.api_url, timeout=self.api_timeout)
@@ -191,8 +192,8 @@ class BookingFlow:
                 return state.outcome
             return Outcome(OutcomeKind.SITE_CHANGED, f"the page no longer has the control {missing.control!r}; "
                            "nothing was booked", diff=[str(missing)])
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            return Outcome(OutcomeKind.TIMEOUT, f"the site did not answer in time ({exc or 'no answer'})")
+        except TimeoutError as exc:  # asyncio's is the same class; its message may be empty
+            return Outcome(OutcomeKind.TIMEOUT, f"the site did not answer in time: {str(exc) or type(exc).__name__}")
         except PlaywrightError as exc:
             message = str(exc).splitlines()[0]
             kind = OutcomeKind.TIMEOUT if "Timeout" in message else OutcomeKind.SITE_ERROR
@@ -213,7 +214,8 @@ class BookingFlow:
 
         async with self._step("open") as s:
             opened = self.capture.mark()
-            answer = await service.open(self.target.booking_url, request.service_id, single)
+            answer = await service.open(self.target.booking_url, request.service_id, single,
+                                        send_timeout=self.step_timeout)
             catalogue = Catalogue.from_answer(answer.body, request.service_id)
             s.api("offices-and-services/", answer.body)
 
@@ -274,12 +276,15 @@ class BookingFlow:
         body = answer.body if isinstance(answer.body, dict) else {}
         minutes = activation_minutes(body)
         office_id = int(body.get("officeId") or process["officeId"])
+        slot_ts = int(body.get("timestamp") or process["timestamp"])
+        when = datetime.fromtimestamp(slot_ts, BERLIN).strftime("%a %d.%m.%Y %H:%M")
         return Outcome(
             OutcomeKind.RESERVED,
-            f"reserved; the city e-mailed an activation link to be opened within {minutes} minutes",
+            f"{when} at {catalogue.office_names.get(office_id, office_id)}; the city e-mailed an activation link: "
+            f"open it within {minutes} minutes (or hand it to mta activate)",
             office_id=office_id,
             office_name=catalogue.office_names.get(office_id),
-            slot_ts=int(body.get("timestamp") or process["timestamp"]),
+            slot_ts=slot_ts,
             process_id=int(body.get("processId") or process["processId"]),
             activation_deadline=time.time() + minutes * 60,
         )

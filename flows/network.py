@@ -17,6 +17,21 @@ from playwright.async_api import Page, Response
 
 from .site_errors import error_codes
 
+# The endpoints of the city's API (spec §3): a request for one of them outside the agent's API root is the
+# page talking to another API than MTA_API_URL.
+ENDPOINTS = ("offices-and-services/", "captcha-details/", "captcha-challenge/", "captcha-verify/",
+             "available-calendar/", "reserve-appointment/", "update-appointment/", "preconfirm-appointment/",
+             "confirm-appointment/", "appointment/", "cancel-appointment/")
+
+
+def api_root_of(url: str) -> str | None:
+    """The API root of a request for one of the city's endpoints (``…/api/citizen/``), else None."""
+    path = urlsplit(url).path
+    for endpoint in ENDPOINTS:
+        if path.endswith("/" + endpoint):
+            return url[: url.index(path) + len(path) - len(endpoint)]
+    return None
+
 
 @dataclass(frozen=True)
 class ApiAnswer:
@@ -34,6 +49,21 @@ class ApiAnswer:
         return error_codes(self.body)
 
 
+class WrongApi(Exception):
+    """The page's requests do not go to the API root the agent listens to (``MTA_API_URL``)."""
+
+    def __init__(self, expected: str, endpoint: str, seen: list[str], waited: float | None = None) -> None:
+        self.expected, self.endpoint, self.seen, self.waited = expected, endpoint, seen, waited
+        if seen:
+            message = (f"the booking page talks to the API at {', '.join(seen)}, but the agent listens at "
+                       f"{expected} (MTA_API_URL): set MTA_API_URL={seen[0].rstrip('/')} to match the page")
+        else:
+            message = (f"the booking page sent no request to {expected}{endpoint} within {waited:g} s "
+                       "(MTA_STEP_TIMEOUT_S): MTA_API_URL may not match the page's API, or MTA_BOOKING_URL "
+                       "is not the booking page")
+        super().__init__(message)
+
+
 class ApiCapture:
     def __init__(self, page: Page, api_url: str, timeout: float = 30.0) -> None:
         self.api_root = api_url.rstrip("/") + "/"
@@ -42,6 +72,8 @@ class ApiCapture:
         self._arrived = asyncio.Condition()
         self._pending: set[asyncio.Task] = set()
         self.in_flight: dict[str, int] = {}  # endpoint -> requests sent and not yet answered
+        self.sent: dict[str, int] = {}  # endpoint -> requests sent to our API root so far
+        self.foreign: list[str] = []  # API roots other than ours the page sent requests to, in order
         page.on("response", self._on_response)
         page.on("request", self._on_request)
         page.on("requestfailed", self._on_failed)
@@ -53,6 +85,9 @@ class ApiCapture:
         endpoint = self._endpoint(request.url)
         if endpoint is not None:
             self.in_flight[endpoint] = self.in_flight.get(endpoint, 0) + 1
+            self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
+        elif (root := api_root_of(request.url)) is not None:
+            self.foreign.append(root)
 
     def _on_failed(self, request) -> None:
         endpoint = self._endpoint(request.url)
@@ -81,6 +116,34 @@ class ApiCapture:
     def mark(self) -> int:
         return len(self.answers)
 
+    def asked(self) -> tuple[dict[str, int], int]:
+        """A mark of the requests sent so far (ours by endpoint, foreign), for :meth:`answer_to_load`."""
+        return dict(self.sent), len(self.foreign)
+
+    async def answer_to_load(self, endpoint: str, since: int, asked: tuple[dict[str, int], int],
+                             send_timeout: float | None = None) -> ApiAnswer:
+        """The answer to a request the page sends by itself when it loads (its catalogue, the activation).
+
+        Stops early with :class:`WrongApi` when the page sent its requests to another API root than ours,
+        or sent none to ours within ``send_timeout``: listening for the full answer timeout would only
+        wait for an answer that cannot come. Once our request is out, the answer may take the full timeout
+        (the rate budget may hold it)."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + (self.timeout if send_timeout is None else send_timeout)
+        own, foreign = asked
+        while True:
+            found = next((a for a in self.answers[since:] if a.endpoint == endpoint), None)
+            if found is not None:
+                return found
+            if self.sent.get(endpoint, 0) > own.get(endpoint, 0):
+                return await self.next(endpoint, since)
+            others = sorted(set(self.foreign[foreign:]))
+            if others:
+                raise WrongApi(self.api_root, endpoint, others)
+            if loop.time() >= give_up:
+                raise WrongApi(self.api_root, endpoint, [], send_timeout or self.timeout)
+            await asyncio.sleep(0.05)
+
     async def next(self, endpoint: str, since: int, timeout: float | None = None,
                    where: Callable[[ApiAnswer], bool] | None = None) -> ApiAnswer:
         """The first answer for ``endpoint`` at index ``since`` or later (and, with ``where``, the first
@@ -91,8 +154,11 @@ class ApiCapture:
             return next((a for a in self.answers[since:] if a.endpoint == endpoint and (where is None or where(a))),
                         None)
 
-        async with self._arrived:
-            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
+        try:
+            async with self._arrived:
+                await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no answer from {self.api_root}{endpoint} within {timeout:g} s") from None
         answer = found()
         assert answer is not None
         return answer

@@ -35,6 +35,7 @@ class Outcome:
     handoff_link: str | None = None
     diff: list[str] = field(default_factory=list)
     ics: str | None = None  # the calendar file the site returns with a confirmed appointment
+    process_status: str | None = None  # after an activation or cancel: cancelled | expired, when the site said so
 
     def to_json(self) -> dict:
         data = asdict(self)

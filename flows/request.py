@@ -17,6 +17,54 @@ WEEKDAYS = {"mo": 0, "di": 1, "mi": 2, "do": 3, "fr": 4, "sa": 5, "so": 6,
 class InvalidRequest(ValueError):
     """A request the agent refuses before it opens a browser."""
 
+    def __init__(self, message: str, problems: list[ContactProblem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []  # the contact's problems, when those are what it refuses
+
+
+# field -> (what a person calls it, the command-line flag, the setting)
+CONTACT_FIELDS = {
+    "first_name": ("first name", "--first-name", "MTA_CONTACT_FIRST_NAME"),
+    "last_name": ("last name", "--last-name", "MTA_CONTACT_LAST_NAME"),
+    "email": ("e-mail", "--email", "MTA_CONTACT_EMAIL"),
+    "telephone": ("phone", "--phone", "MTA_CONTACT_PHONE"),
+}
+
+
+@dataclass(frozen=True)
+class ContactProblem:
+    """One contact field the site would refuse: missing, or not in the form the site accepts."""
+
+    field: str  # a key of CONTACT_FIELDS
+    missing: bool
+    why: str = ""  # for a field that is there but not valid
+
+    @property
+    def label(self) -> str:
+        return CONTACT_FIELDS[self.field][0]
+
+    def hint(self) -> str:
+        """Where a person sets it on the command line: "(--email or MTA_CONTACT_EMAIL)"."""
+        _, flag, setting = CONTACT_FIELDS[self.field]
+        return f"({flag} or {setting})"
+
+
+def describe_contact_problems(problems: list[ContactProblem], hints: bool = False) -> str:
+    """All problems in one line: "missing: first name, e-mail; not valid: phone (digits, …)".
+
+    With ``hints``, each field names its command-line flag and setting."""
+    def name(p: ContactProblem) -> str:
+        return f"{p.label} {p.hint()}" if hints else p.label
+
+    parts = []
+    missing = [name(p) for p in problems if p.missing]
+    if missing:
+        parts.append("missing: " + ", ".join(missing))
+    invalid = [f"{name(p)}: {p.why}" for p in problems if not p.missing]
+    if invalid:
+        parts.append("not valid: " + "; ".join(invalid))
+    return "contact details " + "; ".join(parts)
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -25,17 +73,30 @@ class Contact:
     email: str
     telephone: str = ""
 
-    def validate(self) -> None:
-        # The city's client-side rules (spec §3): names required, e-mail and phone patterns, ≤ 50 characters.
-        for label, value in (("first name", self.first_name), ("last name", self.last_name)):
+    def problems(self) -> list[ContactProblem]:
+        """Every field the site would refuse, in form order (the city's client-side rules, spec §3: names
+        required, e-mail and phone patterns, at most 50 characters)."""
+        found = []
+        for name in ("first_name", "last_name"):
+            value = getattr(self, name) or ""
             if not value.strip():
-                raise InvalidRequest(f"{label} is required")
-            if len(value) > 50:
-                raise InvalidRequest(f"{label} is longer than 50 characters")
-        if not EMAIL_RE.match(self.email) or len(self.email) > 50:
-            raise InvalidRequest("the e-mail address is not valid (the site would refuse it)")
+                found.append(ContactProblem(name, True))
+            elif len(value) > 50:
+                found.append(ContactProblem(name, False, "longer than 50 characters"))
+        email = self.email or ""
+        if not email.strip():
+            found.append(ContactProblem("email", True))
+        elif not EMAIL_RE.match(email) or len(email) > 50:
+            found.append(ContactProblem("email", False, "the site accepts name@domain.tld, up to 50 characters"))
         if self.telephone and not PHONE_RE.match(self.telephone):
-            raise InvalidRequest("the phone number must be digits, optionally starting with +, 7 to 15 long")
+            found.append(ContactProblem("telephone", False, "digits, optionally starting with +, 7 to 15 long"))
+        return found
+
+    def validate(self) -> None:
+        """Raise one :class:`InvalidRequest` naming every problem at once (``.problems`` lists them)."""
+        problems = self.problems()
+        if problems:
+            raise InvalidRequest(describe_contact_problems(problems), problems)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ class SiteMeaning(str, Enum):
     OK = "ok"
     NO_SLOTS = "no_slots"  # noAppointmentForThisScope (info): the calendar is empty
     SLOT_GONE = "slot_gone"  # appointmentNotAvailable: someone else took it
-    PROCESS_GONE = "process_gone"  # appointmentNotFound: lapsed, cancelled or unknown
+    PROCESS_GONE = "process_gone"  # appointmentNotFound: lapsed, unknown, or cancelled long ago
+    KEY_CHANGED = "key_changed"  # authKeyMismatch: cancelling changes an appointment's key (or a mistyped link)
     NOT_RESERVED = "not_reserved"  # processNotReservedAnymore
     NOT_PRECONFIRMED = "not_preconfirmed"  # processNotPreconfirmedAnymore (e.g. already confirmed)
     CAPTCHA_REFUSED = "captcha_refused"  # captchaMissing / captchaInvalid / captchaExpired
@@ -39,6 +40,7 @@ _BY_CODE = {
     "noAppointmentForThisScope": SiteMeaning.NO_SLOTS,
     "appointmentNotAvailable": SiteMeaning.SLOT_GONE,
     "appointmentNotFound": SiteMeaning.PROCESS_GONE,
+    "authKeyMismatch": SiteMeaning.KEY_CHANGED,
     "processNotReservedAnymore": SiteMeaning.NOT_RESERVED,
     "processNotPreconfirmedAnymore": SiteMeaning.NOT_PRECONFIRMED,
     "rateLimitExceeded": SiteMeaning.RATE_LIMITED,

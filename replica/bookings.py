@@ -5,6 +5,11 @@ A reservation lapses ``reservationDuration`` minutes after it was made, a
 preconfirmation ``activationDuration`` minutes after it was sent; lapsed
 processes are gone (``appointmentNotFound``) and free their slot. Lapses are
 judged lazily against the replica clock, so driving the clock drives them.
+
+Cancelling changes the process's key, as the city's backend does (its cancel
+query writes a new ``absagecode``; zmscitizenbackend ``AppointmentCancelQueries``):
+the old links then answer ``authKeyMismatch`` while the cancelled process is
+kept (``loeschdauer``, default 15 minutes), ``appointmentNotFound`` after.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from .calendar import available_calendar
@@ -159,10 +164,14 @@ class BookingDesk:
     def _find(self, process_id: int, auth_key: str) -> Process:
         self._expire_lapsed()
         process = self.processes.get(process_id)
-        if process is None or process.status not in LIVE:
+        kept = process is not None and process.status == "cancelled" and \
+            self.clock.now() < process.status_since + self.settings.cancelled_kept_min * 60
+        if process is None or (process.status not in LIVE and not kept):
             raise ApiError("appointmentNotFound")
         if not secrets.compare_digest(process.auth_key, auth_key):
-            raise ApiError("authKeyMismatch")
+            raise ApiError("authKeyMismatch")  # a wrong key, or the old key of a cancelled appointment
+        if process.status not in LIVE:
+            raise ApiError("appointmentNotFound")
         return process
 
     def expire_activations(self, process_ids: list[int] | None = None) -> int:
@@ -249,11 +258,14 @@ class BookingDesk:
             return self._find(process_id, auth_key)
 
     def cancel(self, process_id: int, auth_key: str) -> Process:
+        """Cancel a live process; the answer carries the old key, the process a new one (as the city's)."""
         with self.lock:
             process = self._find(process_id, auth_key)
             process.status = "cancelled"
             process.status_since = self.clock.now()
-            return process
+            answer = replace(process)
+            process.auth_key = secrets.token_hex(32)
+            return answer
 
     def live_processes(self) -> list[Process]:
         with self.lock:

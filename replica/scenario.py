@@ -167,10 +167,6 @@ def scenario_routes(prefix: str) -> list[Route]:
         if "required" in b:
             r.set_captcha_required(bool(b["required"]), b.get("officeIds"))
 
-    def clear_faults(r: Replica, b: dict, q: Request) -> None:
-        r.faults.clear()
-        r.switches.maintenance = False
-
     table = {
         "/state": (lambda r, b, q: state(r), ["GET"]),
         "/reset": (lambda r, b, q: r.reset(), ["POST"]),
@@ -185,7 +181,7 @@ def scenario_routes(prefix: str) -> list[Route]:
         "/schedules": (schedule, ["POST"]),
         "/captcha": (captcha, ["POST"]),
         "/faults": (lambda r, b, q: apply_faults(r, b), ["POST"]),
-        "/faults/clear": (clear_faults, ["POST"]),
+        "/faults/clear": (lambda r, b, q: r.clear_faults(), ["POST"]),
         "/outbox": (lambda r, b, q: [m.to_json() for m in r.outbox.all()], ["GET"]),
         "/requests": (lambda r, b, q: [x.to_json() for x in r.requests.all()[since(q):]], ["GET"]),
     }

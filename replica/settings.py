@@ -54,6 +54,8 @@ class ReplicaSettings(BaseSettings):
     # Process lifecycle (minutes, as the city's scope fields carry them).
     reservation_duration_min: int = 15
     activation_duration_min: int = 60
+    cancelled_kept_min: int = Field(15, description="minutes a cancelled appointment stays on record (the city's "
+                                    "scope 'loeschdauer'): its old key answers authKeyMismatch until then")
 
     # Availability.
     max_future_days: int = 182

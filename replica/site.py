@@ -159,6 +159,15 @@ class Replica:
         for office_id in office_ids or list(self.catalog.offices):
             self.desk.remove_slots(office_id)
 
+    def clear_faults(self) -> None:
+        """Every fault the scenario API's ``faults`` route can switch on, off again: rules and latency,
+        maintenance, the IP blacklist, a shortened token lifetime and the redesign variant."""
+        self.faults.clear()
+        self.switches.maintenance = False
+        self.switches.blacklisted_ips = set()
+        self.switches.redesign = None
+        self.captcha.token_lifetime_override = None
+
     def reset(self) -> None:
         """Forget processes, slots, logs, mails, counters and switches (catalogue stays)."""
         with self.desk.lock:

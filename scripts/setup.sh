@@ -34,7 +34,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c "import agent, replica, playwright, altcha, aioimaplib" >/dev/null
+.venv/bin/python -c "import agent, replica, playwright, altcha, aioimaplib, pexpect" >/dev/null
 
 if [ -f replica/web/package.json ]; then
   if [ ! -d replica/web/node_modules ] || [ replica/web/package.json -nt replica/web/node_modules ]; then

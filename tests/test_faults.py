@@ -95,6 +95,19 @@ def test_activation_link_expires(scenario, api, replica) -> None:
     assert error_codes(api.post("confirm-appointment/", json=ref)) == ["appointmentNotFound"]
 
 
+def test_clearing_faults_clears_every_one_including_the_redesign_variant(scenario, api, server, replica) -> None:
+    inject(scenario, latencyMs=50, rules=[{"kind": "error500", "path": "captcha-details"}], maintenance=True,
+           blacklist=["10.9.8.7"], tokenLifetimeS=5, redesign="all")
+    state = scenario.get("/state").json()
+    assert state["redesign"] and state["maintenance"] and state["faults"]["rules"]
+    cleared = scenario.post("/faults/clear").json()
+    assert cleared["redesign"] is None and cleared["maintenance"] is False and cleared["blacklist"] == []
+    assert cleared["faults"] == {"latencyS": 0.0, "rules": []}
+    assert cleared["tokenLifetimeS"] == replica.settings.token_lifetime_s
+    assert api.get("captcha-details/").status_code == 200
+    assert "window.__ZMS_REPLICA_VARIANT__ =" not in httpx.get(server.base_url + PAGE).text  # the original page
+
+
 def test_redesign_needs_known_controls(scenario) -> None:
     assert scenario.post("/faults", json={"redesign": ["no-such-control"]}).status_code == 400
 

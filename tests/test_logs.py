@@ -80,6 +80,20 @@ def test_json_format_is_one_object_per_line() -> None:
     assert len(human) == 1 and human[0].endswith("INFO    tests.test_logs: polled 3 days")
 
 
+def test_a_skipped_periodic_job_is_no_warning_for_a_person() -> None:
+    """APScheduler says so when the warm pages' upkeep is still busy: routine, so below what a person sees."""
+    import logging
+
+    def emit() -> None:
+        logging.getLogger("apscheduler.schedulers.base").warning(
+            'Execution of job "Watcher.maintain_warm_pages" skipped: maximum number of running instances reached (1)')
+        logging.getLogger("apscheduler.schedulers.base").warning("something else went wrong")
+
+    shown = capture("human", emit)
+    assert [line for line in shown if "WARNING" in line] == [shown[-1]] and "something else" in shown[-1]
+    assert "DEBUG" in shown[0]  # kept, at debug
+
+
 @pytest.mark.browser
 def test_a_full_run_with_a_booking_prints_no_personal_data(server, replica, tmp_path) -> None:
     """`mta run` at DEBUG in JSON, booking for a seeded person with a bot token set: grep every line."""

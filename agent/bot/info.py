@@ -108,8 +108,8 @@ async def patterns(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not pattern.observations:
         await say(update, context, "no_patterns")
         return
-    names = (await bot.service.names())[0]
-    title = ", ".join(names.get(s, str(s)) for s in services)[:60]
+    names = await bot.service.names()
+    title = ", ".join(names.service(s) for s in services)[:60]
     png = heatmap_png(pattern, title, language)
     await reply(update, context, t(language, "patterns_caption", n=pattern.observations), photo=png)
 

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
+from ..names import Names
 from ..service import UnknownWatch, WatchView
 from .common import acknowledge, chat_id_of, lang, mta, reply, say
 from .outbox import keyboard
@@ -19,17 +20,16 @@ ACTION_WORDS = {"de": {"pause": "pausiert", "resume": "läuft wieder", "delete":
                 "en": {"pause": "paused", "resume": "resumed", "delete": "deleted"}}
 
 
-def watch_line(w: WatchView, language: str, names: tuple[dict[int, str], dict[int, str]]) -> str:
-    services, offices = names
-    where = ", ".join(offices.get(o, str(o)) for o in w.office_ids) or t(language, "any_office")
+def watch_line(w: WatchView, language: str, names: Names) -> str:
+    where = ", ".join(names.office(o, 30) for o in w.office_ids) or t(language, "any_office")
     dates = f"{date.fromisoformat(w.date_from):%d.%m.}–{date.fromisoformat(w.date_to):%d.%m.%Y}"
-    return t(language, "watch_line", watch_id=w.id, service=services.get(w.service_id, str(w.service_id)),
+    return t(language, "watch_line", watch_id=w.id, service=names.service(w.service_id),
              count=w.count, offices=where, dates=dates, times=f"{w.time_from}–{w.time_to}",
              mode=t(language, "mode_auto" if w.mode == "auto" else "mode_notify"),
              state=STATE_WORDS[language].get(w.state, w.state))
 
 
-def listing(views: list[WatchView], language: str, names) -> tuple[str, list[list[tuple[str, str]]]]:
+def listing(views: list[WatchView], language: str, names: Names) -> tuple[str, list[list[tuple[str, str]]]]:
     if not views:
         return t(language, "no_watches"), []
     rows = []

@@ -41,7 +41,7 @@ def fold(text: str) -> str:
 
 def find_services(catalogue: SiteCatalogue, query: str) -> list[tuple[int, str]]:
     words = fold(query).split()
-    hits = [(sid, name) for sid, name in catalogue.service_names.items()
+    hits = [(sid, name) for sid, name in catalogue.names.services.items()
             if words and all(w in fold(name) for w in words)]
     return sorted(hits, key=lambda hit: (not fold(hit[1]).startswith(words[0]), len(hit[1]), hit[0]))[:MAX_CHOICES]
 
@@ -146,9 +146,9 @@ def _office_buttons(context: ContextTypes.DEFAULT_TYPE, language: str) -> list[l
     draft = _draft(context)
     catalogue: SiteCatalogue = context.chat_data["catalogue"]
     chosen = set(draft["offices"])
-    rows = [[(("✅ " if oid in chosen else "▫️ ") + catalogue.office_names.get(oid, str(oid))[:50], f"off:{oid}")]
-            for oid in sorted(catalogue.offices_of.get(draft["service"], set()),
-                              key=lambda o: catalogue.office_names.get(o, str(o)))]
+    names = catalogue.names
+    rows = [[(("✅ " if oid in chosen else "▫️ ") + names.office(oid, 50), f"off:{oid}")]
+            for oid in sorted(catalogue.offices_of.get(draft["service"], set()), key=names.office)]
     rows.append([(("✅ " if not chosen else "") + t(language, "any_office"), "off:any"),
                  (t(language, "done"), "off:done")])
     return rows
@@ -270,10 +270,10 @@ async def times_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 
 def describe(draft: dict, catalogue: SiteCatalogue, language: str) -> dict[str, object]:
-    offices = ", ".join(catalogue.office_names.get(o, str(o)) for o in draft["offices"]) or t(language, "any_office")
+    offices = ", ".join(catalogue.names.office(o) for o in draft["offices"]) or t(language, "any_office")
     days = [WEEKDAY_NAMES[language][d] for d in draft["weekdays"]]
     start, end = date.fromisoformat(draft["from"]), date.fromisoformat(draft["to"])
-    return {"service": catalogue.service_names.get(draft["service"], str(draft["service"])), "count": draft["count"],
+    return {"service": catalogue.names.service(draft["service"]), "count": draft["count"],
             "offices": offices, "dates": f"{start:%d.%m.%Y}–{end:%d.%m.%Y}", "weekdays": ", ".join(days),
             "times": draft["time"].replace("-", "–"),
             "mode": t(language, "mode_auto" if draft["mode"] == "auto" else "mode_notify")}

@@ -59,6 +59,23 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def contact_from(first_name: str | None, last_name: str | None, email: str | None, phone: str | None):
+    """The person's contact details from the flags, else the ``MTA_CONTACT_*`` settings; every missing or
+    invalid field refused in one message that names its flag and setting."""
+    from flows.request import Contact, describe_contact_problems
+
+    from ..logs import remember_contact
+
+    settings = get_settings()
+    contact = Contact(first_name or settings.contact_first_name or "", last_name or settings.contact_last_name or "",
+                      email or settings.contact_email or "", phone or settings.contact_phone or "")
+    remember_contact(contact)  # masked in every log line
+    problems = contact.problems()
+    if problems:
+        fail(describe_contact_problems(problems, hints=True))
+    return contact
+
+
 def main() -> None:
     """The ``mta`` entry point: every error a person can fix ends in one line (or, with ``--json``, one JSON
     object), never a traceback."""

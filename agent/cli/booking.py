@@ -10,12 +10,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from ..config import Settings, get_settings
-from ..logs import remember_contact, setup_logging
+from ..logs import setup_logging
 from ..watches import person_key
-from . import COUNT_MAX, ID_MAX, app, console, err, fail
+from . import COUNT_MAX, ID_MAX, app, console, contact_from, err, fail
 
 
 def _person(settings: Settings, email: str, person: str | None) -> str:
@@ -41,12 +40,13 @@ def book(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of progress"),
 ) -> None:
     """Run one booking attempt now and print its outcome."""
-    from flows.request import BookingRequest, Contact, InvalidRequest, parse_time_window, parse_weekdays
+    from flows.request import BookingRequest, InvalidRequest, parse_time_window, parse_weekdays
     from flows.timezone import BERLIN
 
     from ..artifacts import clean_stale
     from ..attempts import BookingBlocked
     from ..db import open_database
+    from ..names import remember_names
     from ..progress import ConsoleProgress
     from ..recovery import settle_unfinished
     from ..runner import budget_for, record_unstarted, run_booking
@@ -56,9 +56,7 @@ def book(
     if "MTA_LOG_LEVEL" not in os.environ:
         setup_logging("WARNING", settings.log_format)  # the progress lines say it already
     today = date.today()
-    contact = Contact(first_name or settings.contact_first_name, last_name or settings.contact_last_name,
-                      email or settings.contact_email, phone or settings.contact_phone)
-    remember_contact(contact)  # masked in every log line
+    contact = contact_from(first_name, last_name, email, phone)
     try:
         start, end = parse_time_window(time_window)
         request = BookingRequest(
@@ -80,13 +78,15 @@ def book(
             except SiteUnavailable as exc:  # an outcome like any other: recorded, never "unknown service"
                 return record_unstarted(settings, open_database(settings.database_url), request, exc)
             request.validate(today, known.services, known.offices_of)
+            names = remember_names(settings.data_dir, known.names)
             sessions = open_database(settings.database_url)
             for line in await settle_unfinished(sessions, api):
                 err.print(f"[yellow]settled[/] {line}")
             clean_stale(settings.recordings_dir)  # what a killed run left of its traces' parts
-        progress = None if as_json else ConsoleProgress(console)
+        progress = None if as_json else ConsoleProgress(console, names)
         if not as_json:
-            console.print(f"[bold]Booking service {service}[/] at {settings.booking_url}")
+            console.print(f"[bold]Booking {names.service(service)}[/] ({service}) at "
+                          f"{names.office_list(request.office_ids)} through {settings.booking_url}")
         return await run_booking(settings, sessions, request, progress=progress, budget=budget)
 
     try:
@@ -154,6 +154,20 @@ def _refuse_bad_link(link: str) -> None:
         fail(str(exc))
 
 
+NEXT_STEP = "to book again: mta book … (now) or mta watch add … (when a slot appears)"
+
+
+def _ended(process_id: int, ended: str, reason: str, sessions) -> tuple[str, str]:
+    """The headline and reason for an appointment that had ended: the site's answer, or this data directory's
+    record when the site only says it is gone (a cancellation is purged from the site after a while)."""
+    from ..activation import recorded_status
+
+    if ended == "expired" and recorded_status(sessions, process_id) == "cancelled":
+        return "cancelled", ("the appointment was cancelled earlier (recorded here by mta cancel); the site no "
+                             f"longer knows it; {NEXT_STEP}")
+    return ended, f"{reason}; {NEXT_STEP}"
+
+
 @app.command()
 def activate(link: str = typer.Argument(..., help="the activation link from the city's e-mail")) -> None:
     """Activate a reserved appointment from its e-mailed link (as the person would by tapping it)."""
@@ -166,9 +180,14 @@ def activate(link: str = typer.Argument(..., help="the activation link from the 
     _refuse_bad_link(link)
     settings = get_settings()
     outcome = asyncio.run(activate_link(settings, link, budget_for(settings)))  # the mailbox watcher's path too
-    record_activation(open_database(settings.database_url), parse_link(link)[0], outcome)
+    sessions = open_database(settings.database_url)
+    process_id = parse_link(link)[0]
+    headline, reason = outcome.kind.value, outcome.reason
+    if outcome.process_status:  # cancelled or expired: decided before recording (the record may say why)
+        headline, reason = _ended(process_id, outcome.process_status, outcome.reason, sessions)
+    record_activation(sessions, process_id, outcome)
     colour = "green" if outcome.kind.succeeded else "red"
-    console.print(f"[bold {colour}]{outcome.kind.value}[/]: {outcome.reason}")
+    console.print(f"[bold {colour}]{headline}[/]: {reason}")
     raise typer.Exit(0 if outcome.kind.succeeded else 1)
 
 
@@ -176,16 +195,25 @@ def activate(link: str = typer.Argument(..., help="the activation link from the 
 def cancel(link: str = typer.Argument(..., help="the manage (or activation) link of the appointment")) -> None:
     """Cancel an appointment through the site's manage page."""
     from flows.follow_up import cancel as cancel_flow
-    from flows.links import manage_link
+    from flows.links import manage_link, parse_link
 
+    from ..db import open_database
     from ..runner import selector_book
 
     _refuse_bad_link(link)
     result = _with_page(lambda page, s: cancel_flow(page, selector_book(s), s.api_url, manage_link(link)))
     if result.cancelled:
         _mark_process(link, "cancelled")
-    console.print(("[green]cancelled[/]" if result.cancelled else "[red]not cancelled[/]") + f": {result.message}")
-    raise typer.Exit(0 if result.cancelled else 1)
+        console.print(f"[green]cancelled[/]: {result.message}")
+        raise typer.Exit(0)
+    if result.ended:  # nothing left to cancel: say whether it was cancelled before or had expired
+        sessions = open_database(get_settings().database_url)
+        headline, reason = _ended(parse_link(link)[0], result.ended, result.message, sessions)
+        _mark_process(link, "cancelled" if headline == "cancelled" else "gone")
+        console.print(f"[yellow]already {headline}[/]: {reason}")
+        raise typer.Exit(0)
+    console.print(f"[red]not cancelled[/]: {result.message}")
+    raise typer.Exit(1)
 
 
 def _mark_process(link: str, status: str) -> None:
@@ -199,20 +227,45 @@ def _mark_process(link: str, status: str) -> None:
 
 
 @app.command()
-def attempts(limit: int = typer.Option(20, min=1, max=10_000, help="how many, newest first")) -> None:
-    """List recent booking attempts."""
+def attempts(
+    limit: int = typer.Option(20, min=1, max=10_000, help="how many, newest first"),
+    wide: bool = typer.Option(False, "--wide", help="every field: phase, process, full names, the reason"),
+) -> None:
+    """List recent booking attempts (Munich time; office names once the agent has read the catalogue)."""
     from sqlalchemy import select
 
     from ..db import open_database
     from ..models import Attempt
+    from ..names import load_names
+    from .tables import munich, narrow_table, outcome_word, record, result_word, slot_time
 
-    sessions = open_database(get_settings().database_url)
-    table = Table("id", "started", "service", "phase", "outcome", "process", "status", "trace")
+    settings = get_settings()
+    names = load_names(settings.data_dir)
+    sessions = open_database(settings.database_url)
     with sessions() as session:
-        for a in session.scalars(select(Attempt).order_by(Attempt.id.desc()).limit(limit)):
-            table.add_row(str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", str(a.service_id), a.phase,
-                          a.outcome or "…", str(a.process_id or ""), a.process_status or "", "yes" if a.trace_path else "")
+        rows = list(session.scalars(select(Attempt).order_by(Attempt.id.desc()).limit(limit)))
+    if not rows:
+        console.print("no attempts yet: mta book … books now, mta run books for the watches")
+        return
+    if wide:
+        for a in rows:
+            record(console, f"attempt {a.id} · started {munich(a.created_at, '%Y-%m-%d %H:%M:%S')} (Munich)", [
+                ("service", f"{names.service(a.service_id)} ({a.service_id})"),
+                ("office", f"{names.office(a.office_id)} ({a.office_id})" if a.office_id else "–"),
+                ("slot", slot_time(a.slot_ts) or "–"),
+                ("outcome", f"{outcome_word(a.outcome, a.phase)} (phase {a.phase})"),
+                ("process", f"{a.process_id} · {a.process_status or '?'}" if a.process_id else "–"),
+                ("trace", f"{a.trace_path} (mta trace {a.id})" if a.trace_path else "–"),
+                ("reason", a.reason or "–"),
+            ])
+        return
+    table = narrow_table("id", "started", "service", "office", "slot", "result", "trace")
+    for a in rows:
+        table.add_row(str(a.id), munich(a.created_at, "%d.%m %H:%M"), names.service(a.service_id, 14),
+                      names.office(a.office_id, 16) if a.office_id else "", slot_time(a.slot_ts),
+                      result_word(a.outcome, a.process_status), "yes" if a.trace_path else "")
     console.print(table)
+    console.print("Munich time. --wide: every field and the reason. mta trace <id>: the trace.", style="dim")
 
 
 @app.command()

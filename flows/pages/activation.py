@@ -9,8 +9,7 @@ from .base import StepPage
 class ActivationPage(StepPage):
     async def activate(self, link: str) -> ApiAnswer:
         since = self.capture.mark()
-        await self.page.goto(link)
-        answer = self.check(await self.capture.next("confirm-appointment/", since))
+        answer = self.check(await self.load(link, "confirm-appointment/"))
         if answer.error_codes == ["processNotPreconfirmedAnymore"]:
             answer = self.check(await self.capture.next("appointment/", since))
         return answer

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from playwright.async_api import Page
 
 from ..locators import Resolver
-from ..network import ApiAnswer, ApiCapture
+from ..network import ApiAnswer, ApiCapture, WrongApi
 from ..outcomes import FlowStop, Outcome, OutcomeKind
 from ..site_errors import SiteMeaning, describe, meaning
 
@@ -42,6 +42,18 @@ class StepPage:
         if meaning(answer.status, answer.body) is SiteMeaning.CAPTCHA_REFUSED:
             raise CaptchaExpired(", ".join(answer.error_codes))
         return answer
+
+    async def load(self, url: str, endpoint: str, send_timeout: float | None = None) -> ApiAnswer:
+        """Open ``url`` and return the answer to the ``endpoint`` request the page sends as it loads.
+
+        A page that talks to another API than the agent's (or sends nothing within ``send_timeout``) ends
+        the flow at once with a reason naming both, instead of a long wait for an answer that cannot come."""
+        since, asked = self.capture.mark(), self.capture.asked()
+        await self.page.goto(url)
+        try:
+            return await self.capture.answer_to_load(endpoint, since, asked, send_timeout)
+        except WrongApi as wrong:
+            raise FlowStop(Outcome(OutcomeKind.SITE_ERROR, f"{wrong}; nothing was done")) from wrong
 
     async def site_state(self) -> FlowStop | None:
         """The site's own error pages, if one is shown."""

@@ -8,9 +8,7 @@ from .base import StepPage
 
 class ManagePage(StepPage):
     async def open(self, link: str) -> ApiAnswer:
-        since = self.capture.mark()
-        await self.page.goto(link)
-        return self.check(await self.capture.next("appointment/", since))
+        return self.check(await self.load(link, "appointment/"))
 
     async def cancel(self) -> ApiAnswer:
         since = self.capture.mark()

@@ -7,15 +7,15 @@ from .base import StepPage
 
 
 class ServiceStep(StepPage):
-    async def open(self, booking_url: str, service_id: int, office_id: int | None = None) -> ApiAnswer:
-        """Open the deep link of a service (and office) and wait for the catalogue."""
-        since = self.capture.mark()
+    async def open(self, booking_url: str, service_id: int, office_id: int | None = None,
+                   send_timeout: float | None = None) -> ApiAnswer:
+        """Open the deep link of a service (and office) and wait for the catalogue (the page asks for it
+        within ``send_timeout``, or the flow stops saying which API it expected)."""
         fragment = f"#/services/{service_id}" + (f"/locations/{office_id}" if office_id else "")
         if self.page.url.split("#", 1)[0] == booking_url.split("#", 1)[0]:
             await self.page.goto("about:blank")  # a fresh load, not just a hash change
-        await self.page.goto(booking_url.split("#", 1)[0] + fragment)
-        answer = self.check(await self.capture.next("offices-and-services/", since))
-        return answer
+        return self.check(await self.load(booking_url.split("#", 1)[0] + fragment, "offices-and-services/",
+                                          send_timeout))
 
     async def choose_service_by_search(self, service_name: str) -> None:
         """The search path a person takes without a deep link."""
