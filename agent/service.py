@@ -192,7 +192,7 @@ class AgentService:
             await self.bot.start()  # a token Telegram refuses ends the start here
             self.notifier = NoticePolicy(self.bot, self.settings)
         else:
-            logger.info("no MTA_TELEGRAM_TOKEN: notices go to the console (docs/telegram.md sets up the bot)")
+            logger.debug("no MTA_TELEGRAM_TOKEN: notices go to the console")  # mta run says it once, in its own words
             self.notifier = NoticePolicy(self.channel, self.settings, quiet_hours=False)
         self._policy_task = asyncio.create_task(self.notifier.run_flusher(), name="notices-after-quiet-hours")
 

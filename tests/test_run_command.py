@@ -42,6 +42,7 @@ def test_run_watches_and_stops_cleanly_on_sigterm(server, replica, tmp_path) -> 
     out = "".join(seen) + rest
     assert process.returncode == 0, out
     assert "watching 1 watch(es) in 1 query(ies)" in out and out.rstrip().endswith("stopped")
+    assert out.count("notices: this console (no MTA_TELEGRAM_TOKEN") == 1  # said once
     assert re.search(r"^\d\d:\d\d:\d\d budget \d+/6 in 3 s · site counter \d+/60", out, re.M), out
     assert any(answered.search(line) for line in out.splitlines()), out
     assert "stopping: no booking in flight" in out

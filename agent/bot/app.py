@@ -137,6 +137,10 @@ class TelegramBot:
             await self.app.shutdown()
         self._started = False
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     def _polling_error(self, exc: TelegramError) -> None:
         logger.warning("telegram: getUpdates failed ({}); python-telegram-bot retries", type(exc).__name__)
 

@@ -177,6 +177,7 @@ def run(
         async with AgentService(settings, ConsoleNotifier(console)) as agent:
             console.print(f"watching {watch_count(agent.sessions)} watch(es) in {len(agent.watcher.queries)} "
                           f"query(ies); budget {agent.budget.state()['budget']}")
+            console.print(notices_line(agent))
             if live:  # notices print above the table (the same console)
                 with Live(live_view(agent.status()), console=console, refresh_per_second=2) as shown:
                     while await tick():
@@ -189,12 +190,23 @@ def run(
             console.print("stopping: " + ("letting the booking in flight finish …" if booking else "no booking in flight"))
         console.print("stopped")
 
+    from ..bot import TelegramRefused
     from ..imap_mailbox import MailboxRefused
 
     try:
         asyncio.run(main())
     except MailboxRefused as exc:  # wrong IMAP settings: a clear error at start, nothing was started
         fail(f"mailbox: {exc}")
+    except TelegramRefused as exc:  # a token the Bot API refuses: the same
+        fail(f"telegram: {exc}")
+
+
+def notices_line(agent) -> str:
+    """Where people are told, said once at start."""
+    if agent.bot is None:
+        return "notices: this console (no MTA_TELEGRAM_TOKEN; docs/telegram.md sets up the bot)"
+    name = agent.bot.app.bot.username if agent.bot.started else "not reachable yet, retrying"
+    return f"notices: Telegram (@{name}); people without a chat on this console"
 
 
 @app.command()
