@@ -66,3 +66,15 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     return {**browser_context_args, "locale": "de-DE", "timezone_id": "Europe/Berlin"}
+
+
+# --- Telegram: the Bot API stand-in (tests/botapi_standin.py) the real client talks to ---
+@pytest.fixture
+def standin():
+    from tests.botapi_standin import BotApiStandIn
+
+    api = BotApiStandIn().start()
+    try:
+        yield api
+    finally:
+        api.stop()

@@ -17,19 +17,9 @@ from flows.request import Contact
 from tests.agent_helpers import agent_settings
 from tests.bot_helpers import (ADMIN, ANNA, STRANGER, bot_alone, bot_overrides, buttons_of, message_id_of, onboard,
                                press_and_wait, say_and_wait, text_of, to)
-from tests.botapi_standin import BotApiStandIn
 from tests.watch_helpers import running_agent, wait_for, watcher_settings
 
 ANNA_CONTACT = Contact("Anna", "Muster", "anna@example.org")
-
-
-@pytest.fixture
-def standin():
-    api = BotApiStandIn().start()
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 def settings_for(server, tmp_path, standin, **extra):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -17,20 +16,10 @@ from flows.request import Contact
 from flows.timezone import BERLIN
 from replica.faults import FaultRule
 from tests.bot_helpers import ANNA, bot_overrides, buttons_of, message_id_of, onboard, press_and_wait, say_and_wait, text_of, to
-from tests.botapi_standin import BotApiStandIn
 from tests.replica_helpers import berlin_slot
 from tests.watch_helpers import running_agent, wait_for, watcher_settings
 
 ANNA_CONTACT = Contact("Anna", "Muster", "anna@example.org")
-
-
-@pytest.fixture
-def standin():
-    api = BotApiStandIn().start()
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 async def _watch(service, replica, mode: str = "auto", offices=(102522,)) -> int:

@@ -13,7 +13,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 from flows.links import BadLink, parse_link
 
 from ..models import Attempt
-from .common import acknowledge, chat_id_of, mta, say
+from .common import onboarded, acknowledge, chat_id_of, mta, say
 
 LINK_HINT = re.compile(r"#/appointment/confirm/")
 URL_IN_TEXT = re.compile(r"\S*#/appointment/confirm/\S+")
@@ -21,9 +21,8 @@ URL_IN_TEXT = re.compile(r"\S*#/appointment/confirm/\S+")
 
 async def link_pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = mta(context)
-    key = bot.chats.person_key(chat_id_of(update))
+    key = await onboarded(update, context)
     if key is None:
-        await say(update, context, "not_onboarded")
         return
     found = URL_IN_TEXT.search(update.message.text or "")
     link = found.group(0) if found else ""

@@ -53,6 +53,14 @@ async def say(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
     return await reply(update, context, t(lang(update, context), key, **values), buttons)
 
 
+async def onboarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The key of the person this chat books for; None (and "please /start first" said) before onboarding."""
+    key = mta(context).chats.person_key(chat_id_of(update))
+    if key is None:
+        await say(update, context, "not_onboarded")
+    return key
+
+
 async def acknowledge(update: Update) -> None:
     """Answer a button press (Telegram shows a spinner until then); a stale query is no error."""
     if update.callback_query is not None:

@@ -15,7 +15,7 @@ from ..models import Attempt, Observation
 from ..notice_text import clock, e, when
 from ..patterns import learn
 from ..tracing import trace_file
-from .common import chat_id_of, lang, mta, reply, say
+from .common import onboarded, chat_id_of, lang, mta, reply, say
 from .texts import t
 
 WHY = {
@@ -32,9 +32,8 @@ WHY = {
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = mta(context)
-    key = bot.chats.person_key(chat_id_of(update))
+    key = await onboarded(update, context)
     if key is None:
-        await say(update, context, "not_onboarded")
         return
     language = lang(update, context)
     views = bot.service.list_watches(person_key=key)
@@ -70,9 +69,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = mta(context)
-    key = bot.chats.person_key(chat_id_of(update))
+    key = await onboarded(update, context)
     if key is None:
-        await say(update, context, "not_onboarded")
         return
     language = lang(update, context)
     with bot.service.sessions() as session:
@@ -93,9 +91,8 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def patterns(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = mta(context)
-    key = bot.chats.person_key(chat_id_of(update))
+    key = await onboarded(update, context)
     if key is None:
-        await say(update, context, "not_onboarded")
         return
     language = lang(update, context)
     services = sorted({w.service_id for w in bot.service.list_watches(person_key=key)})

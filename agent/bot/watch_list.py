@@ -10,7 +10,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from ..names import Names
 from ..service import UnknownWatch, WatchView
-from .common import acknowledge, chat_id_of, lang, mta, reply, say
+from .common import onboarded, acknowledge, chat_id_of, lang, mta, reply, say
 from .outbox import keyboard
 from .texts import t
 
@@ -46,9 +46,8 @@ def listing(views: list[WatchView], language: str, names: Names) -> tuple[str, l
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = mta(context)
-    key = bot.chats.person_key(chat_id_of(update))
+    key = await onboarded(update, context)
     if key is None:
-        await say(update, context, "not_onboarded")
         return
     language = lang(update, context)
     text, rows = listing(bot.service.list_watches(person_key=key), language, await bot.service.names())
