@@ -25,19 +25,9 @@ class Names:
     @classmethod
     def from_catalogue(cls, body: object) -> Names:
         """The names in an ``offices-and-services/`` answer (anything unreadable is skipped)."""
-        data = body if isinstance(body, dict) else {}
+        from .site_api import names_in
 
-        def named(items: object) -> dict[int, str]:
-            found = {}
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict) and isinstance(item.get("name"), str):
-                    try:
-                        found[int(item["id"])] = item["name"].strip()
-                    except (KeyError, TypeError, ValueError):
-                        continue
-            return found
-
-        return cls(named(data.get("services")), named(data.get("offices")))
+        return cls(*names_in(body))
 
     def __bool__(self) -> bool:
         return bool(self.services or self.offices)

@@ -17,7 +17,6 @@ from flows.site_errors import SiteMeaning, describe, error_codes, meaning
 from flows.request import Contact
 
 from .budget import BOOKING, CHECK, CircuitOpen, RateBudget
-from .names import Names
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,28 @@ class SiteCatalogue:
 
     services: dict[int, int]
     offices_of: dict[int, set[int]]
-    names: Names = field(default_factory=Names)  # what a person reads instead of the ids
+    service_names: dict[int, str] = field(default_factory=dict)  # services shown in the site's search only
+    office_names: dict[int, str] = field(default_factory=dict)
+
+
+def names_in(body: object) -> tuple[dict[int, str], dict[int, str]]:
+    """Service names (those the site's search shows: ``showOnStartPage``) and office names of a catalogue
+    answer; whatever is not in the expected shape is left out (names are for people, never decisions)."""
+    services: dict[int, str] = {}
+    offices: dict[int, str] = {}
+    if not isinstance(body, dict):
+        return services, offices
+    for key, into, shown in (("services", services, True), ("offices", offices, False)):
+        for item in body.get(key) or []:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            if shown and item.get("showOnStartPage") is False:
+                continue
+            try:
+                into[int(item["id"])] = item["name"][:120]
+            except (KeyError, TypeError, ValueError):
+                continue
+    return services, offices
 
 
 class _Service(BaseModel):
@@ -116,7 +136,7 @@ class SiteApi:
         offices: dict[int, set[int]] = {}
         for relation in read.relations:
             offices.setdefault(relation.serviceId, set()).add(relation.officeId)
-        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, Names.from_catalogue(body))
+        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, *names_in(body))
 
     async def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
         return await self._status("GET", "appointment/", params={"processId": process_id, "authKey": auth_key})

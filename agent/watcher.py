@@ -35,8 +35,8 @@ from .attempts import BookingBlocked
 from .budget import CircuitOpen, RateBudget
 from .config import Settings
 from .metrics import NULL_METRICS, Metrics
-from .models import Attempt, Person, Watch
 from .names import Names, load_names, remember_names
+from .models import Attempt, Person, Watch
 from .notifier import Notice, Notifier
 from .patterns import ReleasePattern, learn_from_db
 from .poll_page import PollPage
@@ -92,6 +92,8 @@ class Watcher:
         self.poll_page.borrow = self.warm.lend_token
         self.queries: dict[StreamKey, QueryState] = {}
         self.stats = Stats()
+        self._display = load_names(settings.data_dir)  # service and office names (the catalogue's), for people
+        self._display_from: object = None  # the catalogue answer they were last taken from
         self.pattern: ReleasePattern = learn_from_db(sessions)
         budget.release_hint = lambda now: self.pattern.seconds_to_window(now)
         self._page_lock = asyncio.Lock()  # polls and bookings take turns (one page action at a time)
@@ -100,8 +102,6 @@ class Watcher:
         self._booking: StreamKey | None = None
         self._stopping = False
         self._last_notice: dict[tuple[str, NoticeKind], float] = {}
-        self._names = load_names(settings.data_dir)  # service and office names (the catalogue's), for people
-        self._names_from: object = None  # the catalogue answer they were last taken from
 
     # -- queries ------------------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -393,21 +393,21 @@ class Watcher:
                                    .where(Watch.id.in_(state.watch_ids))).all()
         return sorted({r[0] for r in rows})
 
-    def names(self) -> Names:
+    def display_names(self) -> Names:
         """Service and office names: the poll page's catalogue when it has one (kept in the data directory
         for the commands that do not ask the site), else what an earlier run kept."""
         token = self.poll_page.token
         body = token.catalogue_body if token is not None else None
-        if body is not None and body is not self._names_from:
-            self._names_from = body
-            self._names = remember_names(self.settings.data_dir, Names.from_catalogue(body))
-        return self._names
+        if body is not None and body is not self._display_from:
+            self._display_from = body
+            self._display = remember_names(self.settings.data_dir, Names.from_catalogue(body))
+        return self._display
 
     def status(self) -> list[dict]:
         """One entry per query. ``lastOk`` and ``nextPoll`` are Unix times (``lastOk`` None before the first
         answered poll); ``slotsSeen`` counts the free slots the latest answered poll saw; ``label`` names the
         service and offices as the catalogue does (``stream`` is the id-based label)."""
-        names = self.names()
+        names = self.display_names()
         return [{"stream": k.label(), "label": names.query(k.service_id, k.count, k.office_ids, width=24),
                  "service": k.service_id, "count": k.count, "offices": list(k.office_ids),
                  "watches": sorted(s.watch_ids), "status": s.status.value, "detail": s.detail,

@@ -46,7 +46,7 @@ def book(
     from ..artifacts import clean_stale
     from ..attempts import BookingBlocked
     from ..db import open_database
-    from ..names import remember_names
+    from ..names import Names, remember_names
     from ..progress import ConsoleProgress
     from ..recovery import settle_unfinished
     from ..runner import budget_for, record_unstarted, run_booking
@@ -78,7 +78,7 @@ def book(
             except SiteUnavailable as exc:  # an outcome like any other: recorded, never "unknown service"
                 return record_unstarted(settings, open_database(settings.database_url), request, exc)
             request.validate(today, known.services, known.offices_of)
-            names = remember_names(settings.data_dir, known.names)
+            names = remember_names(settings.data_dir, Names(known.service_names, known.office_names))
             sessions = open_database(settings.database_url)
             for line in await settle_unfinished(sessions, api):
                 err.print(f"[yellow]settled[/] {line}")
