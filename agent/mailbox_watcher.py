@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flows.links import activation_link
 from flows.outcomes import OutcomeKind
 
-from .activation import activate_link, record_activation
+from .activation import activate_link, record_activation, recorded_status
 from .calendar_file import keep_calendar_file
 from .budget import RateBudget
 from .config import Settings
@@ -214,7 +214,9 @@ class MailboxWatcher:
                              attachment=ics)
             return True
         if outcome is not None and record_activation(self.sessions, link.process_id, outcome):
-            await self._tell(verdict.person, NoticeKind.FAILED, ActivationFailed(verdict.attempt_id, reason, True))
+            cancelled = recorded_status(self.sessions, link.process_id) == "cancelled"
+            await self._tell(verdict.person, NoticeKind.FAILED,
+                             ActivationFailed(verdict.attempt_id, reason, True, cancelled))
             return True
         failures = self._failures[link.process_id] = self._failures.get(link.process_id, 0) + 1
         logger.warning("mailbox: activating process {} failed ({}): {}", link.process_id, failures, reason)

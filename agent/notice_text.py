@@ -166,6 +166,10 @@ def _due(n: Notice, f: ActivationDue, lang: str) -> Rendered:
 
 
 def _activation_failed(n: Notice, f: ActivationFailed, lang: str) -> Rendered:
+    if f.lapsed and f.cancelled:
+        return Rendered(f"🚫 Versuch {f.attempt_id}: Der Termin wurde abgesagt; es gibt nichts zu aktivieren."
+                        if lang == "de" else
+                        f"🚫 Attempt {f.attempt_id}: the appointment was cancelled; there is nothing to activate.")
     if f.lapsed:
         return Rendered(f"⌛ Versuch {f.attempt_id}: Der Aktivierungslink war abgelaufen; der Termin ist weg."
                         if lang == "de" else

@@ -85,7 +85,8 @@ class ActivationDue:
 class ActivationFailed:
     attempt_id: int
     reason: str
-    lapsed: bool  # the link had lapsed: the slot is gone
+    lapsed: bool  # the appointment has ended: the link had lapsed, or it was cancelled
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)

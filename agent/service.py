@@ -307,7 +307,7 @@ class AgentService:
         outcome = await activate_link(self.settings, link, self.budget, self.pool)
         record_activation(self.sessions, process_id, outcome)
         if outcome.kind is not OutcomeKind.CONFIRMED:
-            status = "gone" if "appointmentNotFound" in outcome.reason else "unknown"
+            status = {"cancelled": "cancelled", "expired": "gone"}.get(outcome.process_status or "", "unknown")
             return ActivationResult(False, status, outcome.reason)
         await self._tell_confirmed(attempt_id, outcome, via)
         return ActivationResult(True, "confirmed", outcome.reason)

@@ -40,7 +40,9 @@ async def link_pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     await say(update, context, "activating", attempt=attempt.id)
     result = await bot.service.activate(link, attempt.id, via="chat")
-    if not result.confirmed:
+    if result.status in ("gone", "cancelled"):
+        await say(update, context, "appointment_gone", attempt=attempt.id, status=result.status)
+    elif not result.confirmed:
         await say(update, context, "activation_failed", reason=result.reason)
 
 
