@@ -25,7 +25,7 @@ from loguru import logger
 from flows.timezone import BERLIN
 
 from .config import Settings
-from .notices import Notice
+from .notices import ActivationFailed, Notice
 from .notifier import Notifier
 from .states import NoticeKind
 
@@ -64,7 +64,8 @@ class NoticePolicy:
     @staticmethod
     def subject(notice: Notice) -> str:
         facts = notice.facts
-        return str(getattr(facts, "watch_id", None) or getattr(facts, "query", "") or getattr(facts, "label", ""))
+        return str(getattr(facts, "watch_id", None) or getattr(facts, "attempt_id", None) or getattr(facts, "query", "")
+                   or getattr(facts, "label", ""))
 
     def _cooldown(self, kind: NoticeKind) -> float:
         if kind.is_trouble:
@@ -81,7 +82,8 @@ class NoticePolicy:
             self.dropped += 1
             logger.debug("{} notice inside its cooldown; not sent", notice.kind)
             return
-        if not notice.kind.urgent and is_quiet(self.quiet, now):
+        urgent = notice.kind.urgent or isinstance(notice.facts, ActivationFailed)  # the deadline runs at night too
+        if not urgent and is_quiet(self.quiet, now):
             self.waiting[key] = notice  # the newest of its kind and subject
             return
         self.last_sent[key] = now

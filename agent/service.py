@@ -148,10 +148,13 @@ class AgentService:
         self.prune_recordings()
         self._name_console()
         try:
-            await self._start_notices()
-        except BaseException:
+            await self._start_components(sessions, schedule)
+        except BaseException:  # whatever started (the bot, Playwright, the mailbox) is stopped again
             await self.stop()
             raise
+
+    async def _start_components(self, sessions: sessionmaker[Session], schedule: bool) -> None:
+        await self._start_notices()
         if self.settings.mailbox_enabled:  # wrong credentials end the start here, before anything runs
             mailbox = MailboxWatcher(self.settings, sessions, self.notifier, self.budget)
             await mailbox.check_login()
@@ -176,11 +179,7 @@ class AgentService:
             self.scheduler.add_job(self.watcher.maintain_warm_pages, "interval", seconds=s.warm_check_s,
                                    id="warm-pages", max_instances=1, coalesce=True)
             self.scheduler.start()
-        try:
-            await self._start_ops()
-        except BaseException:
-            await self.stop()
-            raise
+        await self._start_ops()
 
     async def _start_notices(self) -> None:
         """The Telegram bot when a token is set (it falls back to the console for people without a chat),

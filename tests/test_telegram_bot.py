@@ -74,7 +74,7 @@ async def test_declining_consent_stores_nothing(server, tmp_path, standin) -> No
 async def test_a_watch_conversation_ends_in_one_watch_and_the_list_pauses_resumes_deletes(server, replica, tmp_path,
                                                                                          standin) -> None:
     settings = settings_for(server, tmp_path, standin)
-    async with bot_alone(settings) as (service, _):
+    async with bot_alone(settings) as (service, bot):
         await onboard(standin)
         await say_and_wait(standin, ANNA, "/watch", "Which service")
         await say_and_wait(standin, ANNA, "zzzz-nothing", "No service matches")
@@ -85,11 +85,14 @@ async def test_a_watch_conversation_ends_in_one_watch_and_the_list_pauses_resume
             step = await press_and_wait(standin, ANNA, "cnt:1", message_id_of(step), "Which offices")
         assert "off:102522" in buttons_of(step) and "off:any" in buttons_of(step)
         offices_message = message_id_of(step)
+        standin.press(ANNA, "off:any", offices_message)  # already "any": the same keyboard, Telegram says "not modified"
         standin.press(ANNA, "off:102522", offices_message)
-        edited = await standin.await_for(lambda c: c.method == "editMessageReplyMarkup" and c.chat_id == ANNA)
+        edited = await standin.await_for(lambda c: c.ok and c.method == "editMessageReplyMarkup" and c.chat_id == ANNA)
         toggled = [b for row in edited.parsed["reply_markup"].inline_keyboard for b in row
                    if b.callback_data == "off:102522"]
         assert toggled[0].text.startswith("✅")
+        assert [c for c in standin.calls if c.method == "editMessageReplyMarkup" and not c.ok
+                and "not modified" in (c.description or "")]  # the "any" tap: refused by Telegram, no error for her
         dates = await press_and_wait(standin, ANNA, "off:done", offices_message, "Which dates")
         await say_and_wait(standin, ANNA, "31.12.2020-01.01.2021", "in the past")
         days = await press_and_wait(standin, ANNA, "dt:28", message_id_of(dates), "Which weekdays")
@@ -115,6 +118,7 @@ async def test_a_watch_conversation_ends_in_one_watch_and_the_list_pauses_resume
         assert service.list_watches()[0].state == "active"
         await press_and_wait(standin, ANNA, f"wl:delete:{watch.id}", message_id_of(listing), "deleted")
         assert service.list_watches() == []
+    assert bot.handler_errors == 0
 
 
 async def test_another_persons_watch_cannot_be_touched(server, replica, tmp_path, standin) -> None:
@@ -262,6 +266,8 @@ async def test_digest_tells_checks_and_slots_seen(server, replica, tmp_path, sta
                   key=key)
         await service.changed()
         await wait_for(lambda: any(s.poller.polls >= 2 for s in service.watcher.queries.values()), 60)
+        status = await say_and_wait(standin, ANNA, "/status", "Status")
+        assert "last successful check" in text_of(status) and "Budget:" in text_of(status)
         assert await service.bot.send_digests() == 1
         digest = await standin.await_for(to(ANNA, "Daily summary"))
     assert "checks" in text_of(digest) and "last successful" in text_of(digest)
@@ -311,3 +317,20 @@ async def test_doctor_checks_the_token_on_the_configured_bot_api(server, tmp_pat
     assert good.ok and "@mta_test_bot" in good.detail and "admin chat set" in good.detail
     bad = await telegram(settings_for(server, tmp_path, standin, telegram_token="123456:" + "y" * 35))
     assert not bad.ok and "MTA_TELEGRAM_TOKEN" in bad.detail and "y" * 35 not in bad.detail
+
+
+async def test_a_chat_cannot_take_over_another_persons_record_by_their_e_mail(server, tmp_path, standin) -> None:
+    settings = settings_for(server, tmp_path, standin, telegram_allowed_chat_ids=[ANNA, 1002])
+    async with bot_alone(settings) as (service, _):
+        await onboard(standin, ANNA)
+        consent = await say_and_wait(standin, 1002, "/start", "agree")
+        await press_and_wait(standin, 1002, "consent:yes", message_id_of(consent), "first name")
+        await say_and_wait(standin, 1002, "Mallory", "last name")
+        await say_and_wait(standin, 1002, "Evil", "e-mail")
+        phone = await say_and_wait(standin, 1002, "anna@example.org", "phone")
+        await press_and_wait(standin, 1002, "phone:skip", message_id_of(phone), "already belongs to someone")
+        with service.sessions() as session:
+            [person] = session.scalars(select(Person)).all()
+            assert (person.first_name, person.chat_id) == ("Anna", ANNA)
+            assert session.get(Chat, 1002) is None or session.get(Chat, 1002).person_key is None
+        await say_and_wait(standin, 1002, "/watches", "/start first")

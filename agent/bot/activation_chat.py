@@ -39,7 +39,11 @@ async def link_pasted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await say(update, context, "link_unknown")
         return
     await say(update, context, "activating", attempt=attempt.id)
-    result = await bot.service.activate(link, attempt.id, via="chat")
+    try:
+        result = await bot.service.activate(link, attempt.id, via="chat")
+    except Exception as exc:  # noqa: BLE001 - a browser or site failure: said, and the link still works by hand
+        await say(update, context, "activation_failed", reason=type(exc).__name__)
+        return
     if result.status in ("gone", "cancelled"):
         await say(update, context, "appointment_gone", attempt=attempt.id, status=result.status)
     elif not result.confirmed:
@@ -70,5 +74,6 @@ async def activated_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 def handlers() -> list:
-    return [MessageHandler(filters.TEXT & ~filters.COMMAND & filters.Regex(LINK_HINT), link_pasted),
-            CallbackQueryHandler(activated_pressed, pattern=r"^act:\d{1,10}$")]
+    # block=False: an activation waits for the budget and a page; other chats are answered meanwhile
+    return [MessageHandler(filters.TEXT & ~filters.COMMAND & filters.Regex(LINK_HINT), link_pasted, block=False),
+            CallbackQueryHandler(activated_pressed, pattern=r"^act:\d{1,10}$", block=False)]

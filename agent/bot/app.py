@@ -101,12 +101,17 @@ class TelegramBot:
         self._alerts = asyncio.create_task(self._watch_for_alerts(), name="telegram-alerts")
 
     async def _start_app(self) -> None:
-        await self.app.initialize()  # getMe: checks the token
+        """Each step only if not done yet: a start that failed halfway is finished by the next try."""
+        await self.app.initialize()  # getMe: checks the token (a no-op once initialized)
         await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
-        await self.app.start()
-        await self.app.updater.start_polling(poll_interval=0.0, timeout=int(self.settings.telegram_poll_timeout_s),
-                                             drop_pending_updates=False, allowed_updates=["message", "callback_query"],
-                                             error_callback=self._polling_error)
+        if not self.app.running:
+            await self.app.start()
+        if not self.app.updater.running:
+            await self.app.updater.start_polling(poll_interval=0.0,
+                                                 timeout=int(self.settings.telegram_poll_timeout_s),
+                                                 drop_pending_updates=False,
+                                                 allowed_updates=["message", "callback_query"],
+                                                 error_callback=self._polling_error)
         self._schedule_digest()
         self._started = True
         logger.info("telegram: bot @{} is listening", self.app.bot.username)
@@ -119,7 +124,7 @@ class TelegramBot:
             except InvalidToken:
                 logger.error("telegram: the Bot API refused MTA_TELEGRAM_TOKEN; notices stay on the console")
                 return
-            except (NetworkError, TelegramError) as exc:
+            except Exception as exc:  # noqa: BLE001 - keep trying; the console has the notices meanwhile
                 logger.warning("telegram: still unreachable ({})", type(exc).__name__)
 
     async def stop(self) -> None:
@@ -127,14 +132,16 @@ class TelegramBot:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        if self._started:  # no new updates; the handlers running finish (their answers still go out)
-            if self.app.updater.running:
-                await self.app.updater.stop()
-            if self.app.running:
-                await self.app.stop()
+        # no new updates; the handlers running finish (their answers still go out), also after a half start
+        if self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
         await self.outbox.stop(self.settings.stop_grace_s if self._started else 0)
-        if self._started:
+        try:
             await self.app.shutdown()
+        except Exception:  # noqa: BLE001 - never initialized (Telegram was unreachable): nothing to shut down
+            pass
         self._started = False
 
     @property
@@ -161,8 +168,8 @@ class TelegramBot:
     async def _gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Only allowed chats get further; a stranger gets one polite answer and nothing is stored."""
         chat = update.effective_chat
-        if chat is None or chat.type != "private" and not self.chats.is_admin(chat.id):
-            raise ApplicationHandlerStop  # channel posts, group chatter: not for this bot
+        if chat is None or chat.type != "private":
+            raise ApplicationHandlerStop  # groups and channels: not for this bot (a person's data stays private)
         if self.chats.may_use(chat.id):
             self.chats.unblocked(chat.id)
             return

@@ -72,6 +72,14 @@ class ChatBook:
         with self.sessions() as session:
             return session.scalars(select(Person).where(Person.key == key)).first()
 
+    def taken(self, key: str, chat_id: int) -> bool:
+        """Whether the person ``key`` already exists and is not this chat's: another chat's, or one added on
+        the command line (whose e-mail a chat cannot prove to own)."""
+        with self.sessions() as session:
+            person = session.scalars(select(Person).where(Person.key == key)).first()
+            other_chat = session.scalars(select(Chat).where(Chat.person_key == key, Chat.chat_id != chat_id)).first()
+        return other_chat is not None or (person is not None and person.chat_id != chat_id)
+
     def link_person(self, chat_id: int, key: str, language: str) -> None:
         """Onboarding finished: the chat books for ``key``; notices use the language the chat spoke then
         (until /language changes it)."""

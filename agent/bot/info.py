@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from datetime import timezone
 from pathlib import Path
@@ -63,7 +65,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif budget.get("quietUntil"):
         circuit = f"; 💤 {clock(budget['quietUntil'])}"
     lines.append(t(language, "budget_line", used=budget["inWindow"], limit=budget["limit"],
-                   site=budget["siteCounter"], site_limit=budget["siteLimit"]) + circuit)
+                   site=budget["siteCounter"], site_limit=budget["siteLimit"], circuit=circuit))
     await reply(update, context, "\n".join(lines))
 
 
@@ -107,12 +109,12 @@ async def patterns(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     names = await bot.service.names()
     title = ", ".join(names.service(s) for s in services)[:60]
-    png = heatmap_png(pattern, title, language)
+    png = await asyncio.to_thread(heatmap_png, pattern, title, language)  # matplotlib: not on the event loop
     await reply(update, context, t(language, "patterns_caption", n=pattern.observations), photo=png)
 
 
 def _admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    return mta(context).chats.is_admin(chat_id_of(update))
+    return mta(context).chats.is_admin(chat_id_of(update))  # the gate lets private chats only through
 
 
 async def trace(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -120,7 +122,7 @@ async def trace(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await say(update, context, "admin_only")
         return
     args = context.args or []
-    if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 10:
+    if len(args) != 1 or not re.fullmatch(r"[0-9]{1,10}", args[0]):
         await say(update, context, "trace_usage")
         return
     attempt_id = int(args[0])
@@ -136,7 +138,7 @@ async def trace(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     language = lang(update, context)
     await reply(update, context, t(language, "trace_caption", attempt=attempt_id),
-                document=(found.name, found.read_bytes()))
+                document=(found.name, await asyncio.to_thread(found.read_bytes)))
 
 
 async def _allow_or_deny(update: Update, context: ContextTypes.DEFAULT_TYPE, allowed: bool) -> None:
@@ -145,7 +147,7 @@ async def _allow_or_deny(update: Update, context: ContextTypes.DEFAULT_TYPE, all
         await say(update, context, "admin_only")
         return
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("-").isdigit() or len(args[0]) > 16:
+    if len(args) != 1 or not re.fullmatch(r"-?[0-9]{1,16}", args[0]):
         await say(update, context, "allow_usage", command=command)
         return
     chat_id = int(args[0])

@@ -96,10 +96,14 @@ async def _finish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     remember_contact(contact)  # masked in every log line from now on
     chat_id = chat_id_of(update)
+    existing = bot.chats.person_key(chat_id)
+    key = existing or person_key(contact.email)
+    if existing is None and bot.chats.taken(key, chat_id):
+        # someone else's e-mail: linking would hand this chat their watches, attempts and links
+        await say(update, context, "email_taken")
+        return ConversationHandler.END
     with bot.service.sessions.begin() as session:
-        existing = bot.chats.person_key(chat_id)
-        person = upsert_person(session, contact, chat_id, key=existing or person_key(contact.email))
-        key = person.key
+        upsert_person(session, contact, chat_id, key=key)
     bot.chats.link_person(chat_id, key, lang(update, context))
     await say(update, context, "onboarded")
     return ConversationHandler.END

@@ -41,6 +41,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "✅ Gespeichert. Mit /watch legen Sie eine Suche an, /me zeigt Ihre Angaben.",
         "en": "✅ Saved. /watch sets up a search, /me shows your details.",
     },
+    "email_taken": {
+        "de": "Diese E-Mail-Adresse gehört schon zu jemandem, für den der Agent bucht. Bitte /start mit Ihrer "
+              "eigenen Adresse, oder fragen Sie den Admin.",
+        "en": "That e-mail address already belongs to someone the agent books for. Please /start with your own "
+              "address, or ask the admin.",
+    },
     "me": {
         "de": "<b>Ihre Angaben</b>\nName: {first} {last}\nE-Mail: {email}\nTelefon: {phone}\nSprache: Deutsch\n"
               "Suchen: {watches}",

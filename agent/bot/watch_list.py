@@ -9,6 +9,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from ..names import Names
+from ..notice_text import e
 from ..service import UnknownWatch, WatchView
 from .common import onboarded, acknowledge, chat_id_of, lang, mta, reply, say
 from .outbox import keyboard
@@ -71,7 +72,7 @@ async def act(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await getattr(bot.service, action)(watch_id)
     except (UnknownWatch, ValueError) as exc:
-        await reply(update, context, f"⚠️ {exc}")
+        await reply(update, context, f"⚠️ {e(exc)}")
         return
     text, rows = listing(bot.service.list_watches(person_key=key), language, await bot.service.names())
     try:

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import (CallbackQueryHandler, CommandHandler, ContextTypes, ConversationHandler, MessageHandler,
                           filters)
 
@@ -78,6 +79,21 @@ def _draft(context: ContextTypes.DEFAULT_TYPE) -> dict:
     return context.user_data.setdefault("watch", {})
 
 
+async def _redraw(update: Update, rows: list[list[tuple[str, str]]]) -> None:
+    """Show the toggled choice; an unchanged keyboard ("any" tapped twice) is no error."""
+    try:
+        await update.callback_query.edit_message_reply_markup(keyboard(rows))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+def _lost(context: ContextTypes.DEFAULT_TYPE, *needed: str) -> bool:
+    """The draft lost what this step needs (/forget meanwhile, a restart of the agent)."""
+    draft = context.user_data.get("watch")
+    return draft is None or "catalogue" not in context.chat_data or any(k not in draft for k in needed)
+
+
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     bot = mta(context)
     person = bot.chats.person(chat_id_of(update))
@@ -102,6 +118,9 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def service_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if _lost(context):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     query = (update.message.text or "").strip()[:60]
     hits = find_services(context.chat_data["catalogue"], query)
     if not hits:
@@ -114,6 +133,9 @@ async def service_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 async def service_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     catalogue: SiteCatalogue = context.chat_data["catalogue"]
     service_id = int(update.callback_query.data.split(":")[1])
     if service_id not in catalogue.services:
@@ -132,6 +154,9 @@ async def service_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def count_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "service"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     draft = _draft(context)
     catalogue: SiteCatalogue = context.chat_data["catalogue"]
     count = int(update.callback_query.data.split(":")[1])
@@ -162,6 +187,9 @@ async def _ask_offices(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 async def office_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "service", "offices"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     draft = _draft(context)
     choice = update.callback_query.data.split(":")[1]
     if choice == "done":
@@ -176,7 +204,7 @@ async def office_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             return OFFICES
         offices = set(draft["offices"]) ^ {office}
         draft["offices"] = sorted(offices)
-    await update.callback_query.edit_message_reply_markup(keyboard(_office_buttons(context, lang(update, context))))
+    await _redraw(update, _office_buttons(context, lang(update, context)))
     return OFFICES
 
 
@@ -190,6 +218,9 @@ async def _ask_dates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def dates_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "service"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     days = int(update.callback_query.data.split(":")[1])
     today = datetime.now(BERLIN).date()
     draft = _draft(context)
@@ -198,6 +229,9 @@ async def dates_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 
 async def dates_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if _lost(context, "service"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     try:
         start, end = parse_dates((update.message.text or "")[:60], datetime.now(BERLIN).date())
     except InvalidRequest as exc:
@@ -224,6 +258,9 @@ async def _ask_weekdays(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 async def weekday_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "weekdays"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     draft = _draft(context)
     choice = update.callback_query.data.split(":")[1]
     if choice == "done":
@@ -232,7 +269,7 @@ async def weekday_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             return WEEKDAYS
         return await _ask_times(update, context)
     draft["weekdays"] = sorted(set(draft["weekdays"]) ^ {int(choice)})
-    await update.callback_query.edit_message_reply_markup(keyboard(_weekday_buttons(context, lang(update, context))))
+    await _redraw(update, _weekday_buttons(context, lang(update, context)))
     return WEEKDAYS
 
 
@@ -262,10 +299,16 @@ async def _set_times(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
 
 async def times_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "weekdays"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     return await _set_times(update, context, update.callback_query.data[3:])
 
 
 async def times_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if _lost(context, "weekdays"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     return await _set_times(update, context, update.message.text or "")
 
 
@@ -281,6 +324,9 @@ def describe(draft: dict, catalogue: SiteCatalogue, language: str) -> dict[str, 
 
 async def mode_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "time"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     draft = _draft(context)
     draft["mode"] = "notify" if update.callback_query.data == "md:notify" else "auto"
     language = lang(update, context)
@@ -292,6 +338,9 @@ async def mode_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
+    if _lost(context, "mode"):
+        await say(update, context, "stale_button")
+        return ConversationHandler.END
     if update.callback_query.data != "ws:save":
         context.user_data.pop("watch", None)
         await say(update, context, "cancelled")
