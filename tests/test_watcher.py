@@ -20,9 +20,14 @@ from tests.watch_helpers import add, running_watcher, wait_for, watcher_settings
 pytestmark = pytest.mark.browser
 
 
+def own_chromium() -> list[int]:
+    """The Chromium processes started by this test process (not anyone else's)."""
+    return [pid for pid, comm in descendants().items() if comm in ("chromium", "chrome")]
+
+
 def kill_own_chromium() -> int:
-    """SIGKILL the Chromium processes started by this test process (not anyone else's)."""
-    victims = [pid for pid, comm in descendants().items() if comm in ("chromium", "chrome")]
+    """SIGKILL the Chromium processes started by this test process."""
+    victims = own_chromium()
     for pid in victims:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -127,6 +132,8 @@ async def test_chromium_killed_mid_run_is_relaunched_and_nothing_is_lost(server,
     add(sessions, replica, 1, [102522])
     async with running_watcher(settings, sessions) as (watcher, _):
         await wait_for(lambda: any(s.poller.polls >= 1 for s in watcher.queries.values()), 60)
+        # Chromium rests (closed) between token renewals while no page is open: wait until it runs
+        await wait_for(lambda: own_chromium(), 60, step=0.02)
         launches = watcher.pool.launches
         killed = kill_own_chromium()
         assert killed, "no Chromium of this test process found"
