@@ -20,6 +20,13 @@ def trace_file(recordings: Path, attempt_id: int) -> Path:
     return recordings / f"attempt-{attempt_id}.zip"
 
 
+def find_trace(recordings: Path, attempt_id: int, recorded_path: str | None) -> Path | None:
+    """An attempt's trace where it was written, or in these recordings (a copy of a container's /data)."""
+    candidates = [Path(recorded_path)] if recorded_path else []
+    candidates.append(trace_file(recordings, attempt_id))
+    return next((c for c in candidates if c.exists()), None)
+
+
 def prepare_recordings(recordings: Path, retention_days: float, max_mb: float | None = None) -> list[Path]:
     """Create the private folder and prune it (expired traces, then the oldest over ``max_mb``);
     returns what was deleted."""

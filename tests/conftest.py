@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -78,3 +79,4 @@ def standin():
         yield api
     finally:
         api.stop()
+    assert not [t for t in threading.enumerate() if t.name == "botapi-standin"], "the server thread is still alive"

@@ -31,16 +31,6 @@ CHAT = 4242
 
 
 @pytest.fixture
-def standin():
-    api = BotApiStandIn().start()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert not [t for t in threading.enumerate() if t.name == "botapi-standin"], "the server thread is still alive"
-
-
-@pytest.fixture
 async def bot(standin: BotApiStandIn):
     async with telegram.Bot(standin.token, base_url=standin.base_url, base_file_url=standin.base_file_url) as b:
         yield b

@@ -6,7 +6,6 @@ import asyncio
 import re
 import time
 from datetime import timezone
-from pathlib import Path
 
 from sqlalchemy import select
 from telegram import Update
@@ -16,7 +15,7 @@ from ..heatmap import heatmap_png
 from ..models import Attempt, Observation
 from ..notice_text import clock, e, when
 from ..patterns import learn
-from ..tracing import trace_file
+from ..tracing import find_trace
 from .common import onboarded, chat_id_of, lang, mta, reply, say
 from .texts import t
 
@@ -129,10 +128,7 @@ async def trace(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot = mta(context)
     with bot.service.sessions() as session:
         attempt = session.get(Attempt, attempt_id)
-    candidates = [trace_file(bot.settings.recordings_dir, attempt_id)]
-    if attempt is not None and attempt.trace_path:
-        candidates.insert(0, Path(attempt.trace_path))
-    found = next((c for c in candidates if c.exists()), None)
+    found = find_trace(bot.settings.recordings_dir, attempt_id, attempt.trace_path if attempt else None)
     if found is None:
         await say(update, context, "no_trace", attempt=attempt_id)
         return

@@ -9,6 +9,7 @@ catalogue, before it is saved.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
@@ -88,10 +89,20 @@ async def _redraw(update: Update, rows: list[list[tuple[str, str]]]) -> None:
             raise
 
 
-def _lost(context: ContextTypes.DEFAULT_TYPE, *needed: str) -> bool:
-    """The draft lost what this step needs (/forget meanwhile, a restart of the agent)."""
-    draft = context.user_data.get("watch")
-    return draft is None or "catalogue" not in context.chat_data or any(k not in draft for k in needed)
+def _step(*needed: str):
+    """A step of the conversation that needs these answers in the draft; when the draft lost them (/forget
+    meanwhile, the agent restarted) the person is told and the conversation ends, instead of an error."""
+    def wrap(handler):
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+            draft = context.user_data.get("watch")
+            if draft is None or "catalogue" not in context.chat_data or any(k not in draft for k in needed):
+                await acknowledge(update)
+                await say(update, context, "stale_button")
+                return ConversationHandler.END
+            return await handler(update, context)
+        return guarded
+    return wrap
 
 
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -117,10 +128,8 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return SERVICE
 
 
+@_step()
 async def service_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if _lost(context):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     query = (update.message.text or "").strip()[:60]
     hits = find_services(context.chat_data["catalogue"], query)
     if not hits:
@@ -131,11 +140,9 @@ async def service_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return SERVICE
 
 
+@_step()
 async def service_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     catalogue: SiteCatalogue = context.chat_data["catalogue"]
     service_id = int(update.callback_query.data.split(":")[1])
     if service_id not in catalogue.services:
@@ -152,11 +159,9 @@ async def service_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return COUNT
 
 
+@_step("service")
 async def count_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "service"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     draft = _draft(context)
     catalogue: SiteCatalogue = context.chat_data["catalogue"]
     count = int(update.callback_query.data.split(":")[1])
@@ -185,11 +190,9 @@ async def _ask_offices(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     return OFFICES
 
 
+@_step("service", "offices")
 async def office_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "service", "offices"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     draft = _draft(context)
     choice = update.callback_query.data.split(":")[1]
     if choice == "done":
@@ -216,11 +219,9 @@ async def _ask_dates(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return DATES
 
 
+@_step("service")
 async def dates_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "service"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     days = int(update.callback_query.data.split(":")[1])
     today = datetime.now(BERLIN).date()
     draft = _draft(context)
@@ -228,10 +229,8 @@ async def dates_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     return await _ask_weekdays(update, context)
 
 
+@_step("service")
 async def dates_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if _lost(context, "service"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     try:
         start, end = parse_dates((update.message.text or "")[:60], datetime.now(BERLIN).date())
     except InvalidRequest as exc:
@@ -256,11 +255,9 @@ async def _ask_weekdays(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return WEEKDAYS
 
 
+@_step("weekdays")
 async def weekday_toggled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "weekdays"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     draft = _draft(context)
     choice = update.callback_query.data.split(":")[1]
     if choice == "done":
@@ -297,18 +294,14 @@ async def _set_times(update: Update, context: ContextTypes.DEFAULT_TYPE, text: s
     return MODE
 
 
+@_step("weekdays")
 async def times_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "weekdays"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     return await _set_times(update, context, update.callback_query.data[3:])
 
 
+@_step("weekdays")
 async def times_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if _lost(context, "weekdays"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     return await _set_times(update, context, update.message.text or "")
 
 
@@ -322,11 +315,9 @@ def describe(draft: dict, catalogue: SiteCatalogue, language: str) -> dict[str, 
             "mode": t(language, "mode_auto" if draft["mode"] == "auto" else "mode_notify")}
 
 
+@_step("time")
 async def mode_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "time"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     draft = _draft(context)
     draft["mode"] = "notify" if update.callback_query.data == "md:notify" else "auto"
     language = lang(update, context)
@@ -336,11 +327,9 @@ async def mode_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return CONFIRM
 
 
+@_step("mode")
 async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await acknowledge(update)
-    if _lost(context, "mode"):
-        await say(update, context, "stale_button")
-        return ConversationHandler.END
     if update.callback_query.data != "ws:save":
         context.user_data.pop("watch", None)
         await say(update, context, "cancelled")

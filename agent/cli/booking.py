@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from datetime import date, datetime
-from pathlib import Path
 
 import typer
 
@@ -278,7 +277,7 @@ def trace(
     from ..db import open_database
     from ..models import Attempt
     from ..trace_viewer import serve_trace
-    from ..tracing import trace_file
+    from ..tracing import find_trace
 
     settings = get_settings()
     sessions = open_database(settings.database_url)
@@ -286,10 +285,7 @@ def trace(
         attempt = session.get(Attempt, attempt_id)
     if attempt is None:
         fail(f"no attempt {attempt_id}")
-    # where it was written, or in this data directory's recordings (a copy of a container's /data)
-    candidates = [Path(attempt.trace_path)] if attempt.trace_path else []
-    candidates.append(trace_file(settings.recordings_dir, attempt_id))
-    found = next((c for c in candidates if c.exists()), None)
+    found = find_trace(settings.recordings_dir, attempt_id, attempt.trace_path)
     if found is None:
         fail(f"attempt {attempt_id} kept no trace (successful attempts keep none unless "
              "MTA_KEEP_TRACES_ON_SUCCESS=true; traces expire after MTA_TRACE_RETENTION_DAYS)")
