@@ -39,6 +39,8 @@ class ApiAnswer:
     status: int
     body: object  # parsed JSON, or None
     url: str
+    seq: int = 0  # the order of the request this answers among the requests to our API root
+
 
     def query(self, name: str) -> str | None:
         """A parameter of the request this answers."""
@@ -74,6 +76,8 @@ class ApiCapture:
         self.in_flight: dict[str, int] = {}  # endpoint -> requests sent and not yet answered
         self.sent: dict[str, int] = {}  # endpoint -> requests sent to our API root so far
         self.foreign: list[str] = []  # API roots other than ours the page sent requests to, in order
+        self._seq: dict[object, int] = {}  # request -> its order among ours (see mark())
+        self._requests = 0
         page.on("response", self._on_response)
         page.on("request", self._on_request)
         page.on("requestfailed", self._on_failed)
@@ -84,12 +88,15 @@ class ApiCapture:
     def _on_request(self, request) -> None:
         endpoint = self._endpoint(request.url)
         if endpoint is not None:
+            self._seq[request] = self._requests
+            self._requests += 1
             self.in_flight[endpoint] = self.in_flight.get(endpoint, 0) + 1
             self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
         elif (root := api_root_of(request.url)) is not None:
             self.foreign.append(root)
 
     def _on_failed(self, request) -> None:
+        self._seq.pop(request, None)
         endpoint = self._endpoint(request.url)
         if endpoint is not None and self.in_flight.get(endpoint):
             self.in_flight[endpoint] -= 1
@@ -103,6 +110,7 @@ class ApiCapture:
 
     async def _read(self, response: Response) -> None:
         endpoint = response.url[len(self.api_root):].split("?", 1)[0]
+        seq = self._seq.pop(response.request, self._requests)
         if self.in_flight.get(endpoint):
             self.in_flight[endpoint] -= 1
         try:
@@ -110,11 +118,20 @@ class ApiCapture:
         except Exception:  # noqa: BLE001 - a broken or non-JSON answer is kept as None
             body = None
         async with self._arrived:
-            self.answers.append(ApiAnswer(endpoint, response.status, body, response.url))
+            self.answers.append(ApiAnswer(endpoint, response.status, body, response.url, seq))
             self._arrived.notify_all()
 
     def mark(self) -> int:
-        return len(self.answers)
+        """A point in the page's conversation: answers "since" it are those to requests sent after it.
+
+        Counted by request, not by answer: an answer to a request the page sent before the mark (say, the
+        old document's request that the next navigation cut off, arriving late and unreadable) is never
+        taken for the answer to what the flow does next."""
+        return self._requests
+
+    def since(self, mark: int) -> list[ApiAnswer]:
+        """The answers to requests sent at or after ``mark``, in the order they arrived."""
+        return [a for a in self.answers if a.seq >= mark]
 
     def asked(self) -> tuple[dict[str, int], int]:
         """A mark of the requests sent so far (ours by endpoint, foreign), for :meth:`answer_to_load`."""
@@ -132,7 +149,7 @@ class ApiCapture:
         give_up = loop.time() + (self.timeout if send_timeout is None else send_timeout)
         own, foreign = asked
         while True:
-            found = next((a for a in self.answers[since:] if a.endpoint == endpoint), None)
+            found = next((a for a in self.since(since) if a.endpoint == endpoint), None)
             if found is not None:
                 return found
             if self.sent.get(endpoint, 0) > own.get(endpoint, 0):
@@ -151,7 +168,7 @@ class ApiCapture:
         timeout = self.timeout if timeout is None else timeout
 
         def found() -> ApiAnswer | None:
-            return next((a for a in self.answers[since:] if a.endpoint == endpoint and (where is None or where(a))),
+            return next((a for a in self.since(since) if a.endpoint == endpoint and (where is None or where(a))),
                         None)
 
         try:
@@ -164,7 +181,7 @@ class ApiCapture:
         return answer
 
     def latest(self, endpoint: str, since: int = 0) -> ApiAnswer | None:
-        return next((a for a in reversed(self.answers[since:]) if a.endpoint == endpoint), None)
+        return next((a for a in reversed(self.since(since)) if a.endpoint == endpoint), None)
 
     async def idle(self, endpoint: str, timeout: float | None = None) -> None:
         """Wait until no request for ``endpoint`` is in flight (the rate budget may be holding one)."""

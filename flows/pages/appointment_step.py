@@ -104,7 +104,7 @@ class AppointmentStep(StepPage):
             await box.uncheck()
         self.check(await self.capture.next("available-calendar/", since))
         await self.capture.settle()
-        for answer in self.capture.answers[since:]:
+        for answer in self.capture.since(since):
             self.check(answer)
 
     async def open_day(self, day: str) -> dict[int, list[int]] | None:

@@ -1,0 +1,55 @@
+"""The API capture's marks: an answer belongs to the request that asked for it, not to when it arrived.
+
+CI once failed this way: the site refused a captcha token, the flow opened the service page again, and
+the old document's ``captcha-details/`` request — cut off by that navigation, answered late and with an
+unreadable body — was taken for the new page's answer ("the site failed (captcha-details/ answered
+200)"). Real Chromium, a routed API whose first answer is held back until after the mark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from playwright.async_api import Page, Route
+
+from flows.network import ApiCapture
+
+API = "http://api.test/api/citizen/"
+
+
+async def test_a_late_answer_to_an_earlier_request_is_not_the_next_answer(page: Page) -> None:
+    held = {1: asyncio.Event(), 2: asyncio.Event()}
+    served = 0
+
+    async def answer(route: Route) -> None:
+        nonlocal served
+        served += 1
+        number = served
+        await held[number].wait()
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps({"n": number}))
+
+    async def until(condition) -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await page.route(API + "**", answer)
+    await page.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>", content_type="text/html"))
+    await page.goto("http://site.test/")
+    capture = ApiCapture(page, API, timeout=10)
+
+    await page.evaluate(f"() => {{ fetch('{API}captcha-details/'); }}")
+    await until(lambda: served == 1)
+    mark = capture.mark()  # the first request is out, unanswered
+    await page.evaluate(f"() => {{ fetch('{API}captcha-details/'); }}")
+    await until(lambda: served == 2)
+    held[1].set()  # the earlier request's answer arrives after the mark ...
+    await until(lambda: len(capture.answers) == 1)
+    held[2].set()  # ... and before the answer to the request sent after it
+    await until(lambda: len(capture.answers) == 2)
+
+    assert [a.body for a in capture.answers] == [{"n": 1}, {"n": 2}]  # arrival order
+    assert (await capture.next("captcha-details/", mark)).body == {"n": 2}
+    assert [a.body for a in capture.since(mark)] == [{"n": 2}]
+    assert capture.latest("captcha-details/", mark).body == {"n": 2}
+    assert len(capture.since(0)) == 2
