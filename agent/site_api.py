@@ -34,11 +34,18 @@ class SiteCatalogue:
     services: dict[int, int]
     offices_of: dict[int, set[int]]
     names: Names = field(default_factory=Names)  # what a person reads instead of the ids
+    # The services the site's own search lists (``showOnStartPage`` not false; the city hides the others,
+    # e.g. its DONT_SHOW_SERVICE_ON_START_PAGE list); None: all of them.
+    listed: frozenset[int] | None = None
+
+    def is_listed(self, service_id: int) -> bool:
+        return self.listed is None or service_id in self.listed
 
 
 class _Service(BaseModel):
     id: int = Field(ge=1, le=2**31 - 1)
     maxQuantity: int | None = Field(1, ge=0, le=1000)  # noqa: N815 - the site's names
+    showOnStartPage: bool | None = None  # noqa: N815
 
 
 class _Relation(BaseModel):
@@ -116,7 +123,8 @@ class SiteApi:
         offices: dict[int, set[int]] = {}
         for relation in read.relations:
             offices.setdefault(relation.serviceId, set()).add(relation.officeId)
-        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, Names.from_catalogue(body))
+        return SiteCatalogue({s.id: s.maxQuantity or 1 for s in read.services}, offices, Names.from_catalogue(body),
+                             frozenset(s.id for s in read.services if s.showOnStartPage is not False))
 
     async def appointment(self, process_id: int, auth_key: str) -> ProcessStatus:
         return await self._status("GET", "appointment/", params={"processId": process_id, "authKey": auth_key})

@@ -54,3 +54,15 @@ async def test_an_unreachable_site_says_where_it_looked() -> None:
         with pytest.raises(SiteUnavailable) as refused:
             await api.catalogue()
     assert "127.0.0.1:9" in str(refused.value) and refused.value.meaning is SiteMeaning.FAILURE
+
+
+async def test_the_chat_search_lists_what_the_sites_search_lists(server, replica) -> None:
+    """A service the city keeps off its start page (``showOnStartPage: false``) is not offered by /watch."""
+    from agent.bot.watch_setup import find_services
+    from replica.catalog import ABHOLUNG, PERSONALAUSWEIS
+
+    replica.catalog.services[ABHOLUNG].show_on_start_page = False
+    async with SiteApi(server.api_url, budget()) as api:
+        catalogue = await api.catalogue()
+    assert [sid for sid, _ in find_services(catalogue, "personalausweis")] == [PERSONALAUSWEIS]
+    assert ABHOLUNG in catalogue.services  # still a service the agent can book by id

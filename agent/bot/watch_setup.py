@@ -42,9 +42,10 @@ def fold(text: str) -> str:
 
 
 def find_services(catalogue: SiteCatalogue, query: str) -> list[tuple[int, str]]:
+    """The services the site's own search would list whose names hold every word typed."""
     words = fold(query).split()
     hits = [(sid, name) for sid, name in catalogue.names.services.items()
-            if words and all(w in fold(name) for w in words)]
+            if words and catalogue.is_listed(sid) and all(w in fold(name) for w in words)]
     return sorted(hits, key=lambda hit: (not fold(hit[1]).startswith(words[0]), len(hit[1]), hit[0]))[:MAX_CHOICES]
 
 
