@@ -22,7 +22,7 @@ from playwright.async_api import Page
 from .captcha import CaptchaMissing, detect_captcha
 from .fingerprint import PatternStore, StepPrint, merge, print_diff, shape
 from .locators import ControlNotFound, Resolver, SelectorBook
-from .network import ApiCapture
+from .network import ApiCapture, PageGone
 from .outcomes import FlowStop, Outcome, OutcomeKind
 from .pages import AppointmentStep, ContactStep, ServiceStep, SummaryStep
 from .pages.appointment_step import CalendarView
@@ -192,6 +192,8 @@ class BookingFlow:
                 return state.outcome
             return Outcome(OutcomeKind.SITE_CHANGED, f"the page no longer has the control {missing.control!r}; "
                            "nothing was booked", diff=[str(missing)])
+        except PageGone as gone:
+            return Outcome(OutcomeKind.SITE_ERROR, f"the browser could not complete the step: {gone}")
         except TimeoutError as exc:  # asyncio's is the same class; its message may be empty
             return Outcome(OutcomeKind.TIMEOUT, f"the site did not answer in time: {str(exc) or type(exc).__name__}")
         except PlaywrightError as exc:

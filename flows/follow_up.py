@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from playwright.async_api import Page
 
 from .locators import Resolver, SelectorBook
-from .network import ApiCapture
+from .network import ApiCapture, PageGone
 from .outcomes import FlowStop, Outcome, OutcomeKind
 from .pages import ActivationPage, ManagePage
 
@@ -37,6 +37,8 @@ async def activate(page: Page, book: SelectorBook, api_url: str, link: str) -> O
         answer = await ActivationPage(page, locate, capture).activate(link)
     except FlowStop as stop:
         return stop.outcome
+    except PageGone as gone:
+        return Outcome(OutcomeKind.SITE_ERROR, f"the browser could not open the link: {gone}")
     body = answer.body if isinstance(answer.body, dict) else {}
     if ended := link_ended(answer.error_codes):
         status, why = ended
@@ -74,6 +76,8 @@ async def cancel(page: Page, book: SelectorBook, api_url: str, link: str) -> Can
         answer = await manage.cancel()
     except FlowStop as stop:
         return CancelResult(False, stop.outcome.reason)
+    except PageGone as gone:
+        return CancelResult(False, f"the browser could not open the link: {gone}")
     if ended := link_ended(answer.error_codes):
         return CancelResult(False, f"{ended[1]}; nothing to cancel", ended=ended[0])
     if answer.error_codes:

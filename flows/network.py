@@ -66,6 +66,10 @@ class WrongApi(Exception):
         super().__init__(message)
 
 
+class PageGone(Exception):
+    """The page closed or its renderer crashed while the flow waited for an answer: none can come now."""
+
+
 class ApiCapture:
     def __init__(self, page: Page, api_url: str, timeout: float = 30.0) -> None:
         self.api_root = api_url.rstrip("/") + "/"
@@ -81,6 +85,25 @@ class ApiCapture:
         page.on("response", self._on_response)
         page.on("request", self._on_request)
         page.on("requestfailed", self._on_failed)
+        self.gone: str | None = None  # why the page can send and receive nothing any more
+        page.on("close", lambda _page: self._lost("the page was closed (the browser may have died)"))
+        page.on("crash", lambda _page: self._lost("the page's renderer crashed"))
+
+    def _lost(self, why: str) -> None:
+        """Wake every waiter at once: an answer the page cannot receive is not worth a timeout's wait."""
+        self.gone = self.gone or why
+
+        async def wake() -> None:
+            async with self._arrived:
+                self._arrived.notify_all()
+
+        task = asyncio.ensure_future(wake())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def _raise_if_gone(self) -> None:
+        if self.gone is not None:
+            raise PageGone(self.gone)
 
     def _endpoint(self, url: str) -> str | None:
         return url[len(self.api_root):].split("?", 1)[0] if url.startswith(self.api_root) else None
@@ -154,6 +177,7 @@ class ApiCapture:
                 return found
             if self.sent.get(endpoint, 0) > own.get(endpoint, 0):
                 return await self.next(endpoint, since)
+            self._raise_if_gone()
             others = sorted(set(self.foreign[foreign:]))
             if others:
                 raise WrongApi(self.api_root, endpoint, others)
@@ -173,11 +197,13 @@ class ApiCapture:
 
         try:
             async with self._arrived:
-                await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
+                await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None or self.gone is not None),
+                                       timeout)
         except TimeoutError:
             raise TimeoutError(f"no answer from {self.api_root}{endpoint} within {timeout:g} s") from None
         answer = found()
-        assert answer is not None
+        if answer is None:
+            raise PageGone(f"{self.gone}; no answer from {endpoint} can come")
         return answer
 
     def latest(self, endpoint: str, since: int = 0) -> ApiAnswer | None:
@@ -188,6 +214,7 @@ class ApiCapture:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self.timeout if timeout is None else timeout)
         while self.in_flight.get(endpoint, 0) > 0 or self._pending:
+            self._raise_if_gone()
             if loop.time() >= deadline:
                 raise TimeoutError(f"a {endpoint} request got no answer in time")
             await asyncio.sleep(0.05)

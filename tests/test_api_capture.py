@@ -53,3 +53,26 @@ async def test_a_late_answer_to_an_earlier_request_is_not_the_next_answer(page: 
     assert [a.body for a in capture.since(mark)] == [{"n": 2}]
     assert capture.latest("captcha-details/", mark).body == {"n": 2}
     assert len(capture.since(0)) == 2
+
+
+async def test_a_closed_page_ends_the_wait_at_once(page: Page) -> None:
+    """Chromium died (or the page closed) while the flow waited for an answer: the wait ends now, not after
+    the capture's timeout, so a held slot is finished with the page's own requests within seconds."""
+    from flows.network import PageGone
+
+    other = await page.context.new_page()
+    await other.route(API + "**", lambda route: None)  # the request is never answered
+    await other.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>", content_type="text/html"))
+    await other.goto("http://site.test/")
+    capture = ApiCapture(other, API, timeout=60)
+    mark = capture.mark()
+    await other.evaluate(f"() => {{ fetch('{API}update-appointment/'); }}")
+    waiting = asyncio.create_task(capture.next("update-appointment/", mark))
+    await asyncio.sleep(0.2)
+    await other.close()
+    try:
+        await asyncio.wait_for(waiting, 10)  # the capture's own timeout is 60 s
+    except PageGone as gone:
+        assert "closed" in str(gone)
+    else:
+        raise AssertionError("an answer came from a closed page")

@@ -153,7 +153,9 @@ async def test_token_is_refreshed_before_it_expires(server, replica, tmp_path) -
     async with running_watcher(settings) as (watcher, _):
         add(watcher.sessions, replica, 1, [102522], mode="notify")
         await watcher.refresh()
-        await wait_for(lambda: sum(s.poller.polls for s in watcher.queries.values()) >= 25, 120)
+        # polls go on across several token lifetimes (each renewed ahead of time)
+        await wait_for(lambda: watcher.poll_page.renewals >= 4
+                       and sum(s.poller.polls for s in watcher.queries.values()) >= 8, 120)
         warmups = watcher.poll_page.renewals
     calendars = api_log(replica, "available-calendar")
     assert [r for r in calendars if r.status == 400] == []  # never captchaExpired
