@@ -158,8 +158,8 @@ async def test_a_captcha_details_answer_held_long_is_waited_for(server, replica,
     from replica.faults import FaultRule
 
     replica.clock.unfreeze()
-    replica.settings.fault_hang_s = 17.0  # longer than the 15 s an earlier widget wait allowed
     settings = agent_settings(server, tmp_path, control_timeout_s=2.0)
+    replica.settings.fault_hang_s = 3 * settings.control_timeout_s  # well past the widget wait
     replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9)])
     replica.faults.add(FaultRule(kind="hold_answer", path="captcha-details", count=1))
     result = await run_booking(settings, open_database(settings.database_url), request_for(replica))

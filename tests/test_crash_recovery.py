@@ -215,9 +215,9 @@ def test_an_unanswered_reserve_blocks_a_second_booking(site, tmp_path) -> None:
     server, replica = site
     replica.desk.add_slots(102522, [berlin_slot(replica, 2, 9), berlin_slot(replica, 2, 10)])
     replica.faults.add(FaultRule(kind="hold_answer", path="reserve-appointment", count=1))
-    replica.settings.fault_hang_s = 40  # the answer comes after the flow gave up waiting
-    first = run_mta(server, tmp_path, *BOOK, env={"MTA_STEP_TIMEOUT_S": "8", "MTA_BUDGET_REQUESTS": "3",
-                                                  "MTA_BUDGET_WINDOW_S": "10"})  # gives up after ~18 s
+    replica.settings.fault_hang_s = 30  # the answer comes after the flow gave up waiting
+    first = run_mta(server, tmp_path, *BOOK, env={"MTA_STEP_TIMEOUT_S": "4", "MTA_BUDGET_REQUESTS": "3",
+                                                  "MTA_BUDGET_WINDOW_S": "6"})  # gives up after ~10 s
     assert first.returncode == 1, first.stdout + first.stderr
     assert json.loads(first.stdout)["outcome"] == "timeout"
     [attempt] = attempts_of(tmp_path)

@@ -108,7 +108,7 @@ async def test_ready_turns_unready_when_chromium_is_killed_and_ready_after_the_r
                                                                                         tmp_path) -> None:
     replica.clock.unfreeze()
     # polls a few seconds apart, so the moment between the kill and the relaunch can be seen
-    settings = watcher_settings(server, tmp_path, budget_window_s=12.0, site_window_s=24.0)
+    settings = watcher_settings(server, tmp_path, budget_window_s=6.0, site_window_s=12.0)
     sessions = open_database(settings.database_url)
     add(sessions, replica, 1, [102522], mode="auto")  # its warm page keeps Chromium up (polls need none)
     async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:

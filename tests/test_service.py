@@ -98,7 +98,7 @@ async def test_restarts_with_the_same_slots_record_no_new_releases(server, repli
 
     await one_run()
     assert observations() == 0  # the first poll ever is a baseline: slots of unknown age
-    for _ in range(5):
+    for _ in range(2):
         await one_run()
     assert observations() == 0
     replica.desk.add_slots(102522, [berlin_slot(replica, 3, 9)])  # a real release
