@@ -163,7 +163,10 @@ class AgentService:
         self.playwright = await self._playwright_cm.__aenter__()
         self.pool = BrowserPool(self.playwright, self.settings, self.settings.context_max_uses,
                                 self.settings.context_max_age_s)
-        self.scheduler = AsyncIOScheduler(timezone=BERLIN)
+        # A job that falls due while the loop is busy (SQLite, a GC pause, a loaded machine) still runs, late,
+        # once: APScheduler's default drops a run more than 1 s late, and a poll is a one-shot job that arms
+        # its successor when it runs, so a dropped run would end that query's polling for good.
+        self.scheduler = AsyncIOScheduler(timezone=BERLIN, job_defaults={"misfire_grace_time": None, "coalesce": True})
         self.metrics = PrometheusMetrics()
         self._unmeter = instrument_budget(self.budget, self.metrics)
         self.watcher = Watcher(self.settings, sessions, self.notifier, self.budget, self.pool,

@@ -113,6 +113,7 @@ class Watcher:
         for key, ids in wanted.items():
             if key in self.queries:
                 self.queries[key].watch_ids = ids
+                self._rearm_if_lost(key)
         for index, key in enumerate(new_keys):
             seen = load_seen(self.sessions, key)
             poller = QueryPoller(key, day_reads=self.settings.poll_day_reads, known=seen or set(),
@@ -145,6 +146,17 @@ class Watcher:
         share = self.settings.poll_share * self.pattern.density(at)
         requests_per_round = sum(max(1, state.cost) for state in self.queries.values())
         return max(0.2, requests_per_round / (per_second * share)) if self.queries else 60.0
+
+    def _rearm_if_lost(self, key: StreamKey) -> None:
+        """A safety net: a query whose poll is long overdue, with neither a job nor a poll running, is armed
+        again (a poll arms its successor as it ends; nothing else would ever poll that query again)."""
+        state = self.queries[key]
+        if self._stopping or key in self._poll_tasks or self.scheduler.get_job(_job_id(key)) is not None:
+            return
+        overdue = time.time() - (state.next_poll or 0.0)
+        if overdue > self.interval() + self.settings.refresh_s:
+            logger.warning("the poll of {} was lost ({:.0f} s overdue); armed again", key.label(), overdue)
+            self._arm(key, 0.0)
 
     def _arm(self, key: StreamKey, delay: float) -> None:
         self.queries[key].next_poll = time.time() + delay

@@ -146,6 +146,22 @@ async def test_chromium_killed_mid_run_is_relaunched_and_nothing_is_lost(server,
     assert attempts[-1].outcome == "reserved"
 
 
+async def test_a_poll_due_while_the_loop_was_busy_still_runs_and_polling_goes_on(server, replica, tmp_path) -> None:
+    """The event loop blocked past a poll's due time (a slow disk, a loaded machine): the poll runs late
+    and arms the next one. APScheduler's default would drop a run more than 1 s late, and with it every
+    later poll of the query."""
+    replica.clock.unfreeze()
+    settings = watcher_settings(server, tmp_path)
+    async with running_watcher(settings) as (watcher, _):
+        add(watcher.sessions, replica, 1, [102522], mode="notify")
+        await watcher.refresh()
+        [state] = watcher.queries.values()
+        await wait_for(lambda: state.poller.polls >= 1, 60)
+        time.sleep(max(0.0, state.next_poll - time.time()) + 2.5)  # blocks the loop across the due time
+        polls = state.poller.polls
+        await wait_for(lambda: state.poller.polls >= polls + 2, 60)
+
+
 async def test_token_is_refreshed_before_it_expires(server, replica, tmp_path) -> None:
     replica.clock.unfreeze()
     replica.settings.token_lifetime_s = 6  # compressed: the city's is 300 s
