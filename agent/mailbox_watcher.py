@@ -85,6 +85,7 @@ class MailboxWatcher:
         self.connection: Mailbox | None = None  # the open one, while watching
         self._decided: dict[str, set[str]] = {}  # UIDVALIDITY → UIDs with nothing (more) to do
         self._retry_at: dict[str, float] = {}  # UID → not before (its booking is finishing, or activation failed)
+        self._judged_last = 0  # messages the latest scan judged (none: the mailbox had nothing new for it)
         self._failures: dict[int, int] = {}  # processId → failed activations
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -141,6 +142,10 @@ class MailboxWatcher:
                 logger.info("mailbox: watching {} (IDLE: {})", s.imap_folder, "yes" if mailbox.idle_supported else "no")
                 while True:
                     retry_in = await self.scan(mailbox)
+                    if self._judged_last:
+                        # Mail that arrived while those were handled was announced in the answers to that
+                        # work's commands, not to the IDLE that follows: search again before idling.
+                        continue
                     wait = s.imap_idle_s if retry_in is None else max(0.05, min(s.imap_idle_s, retry_in))
                     await mailbox.wait_for_news(wait, s.imap_poll_s)
             except MailboxRefused as exc:
@@ -166,6 +171,7 @@ class MailboxWatcher:
         waiting = {uid for uid, at in self._retry_at.items() if at > now}
         unseen, judged = await judge_unseen(mailbox, self.settings, self.sessions, self.person,
                                             skip=decided | waiting)
+        self._judged_last = len(judged)  # each ends decided or waiting: the next search skips it
         for uid in set(self._retry_at) - set(unseen):  # read or removed by the person meanwhile
             del self._retry_at[uid]
         for uid, verdict in judged:

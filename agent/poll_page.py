@@ -100,13 +100,14 @@ class PollPage:
                                           self.book, POLL, self.metrics.observer())
         try:
             self.token = token_of(prepared)
+            fresh = self.ready()  # judged as earned: closing the page and Chromium below may take seconds
         finally:
             await prepared.retire(self.pool)
         await self.pool.close_if_idle()
         self.renewals += 1
         self.upkeep_requests += prepared.requests
         self._refused.clear()
-        if not self.ready():  # a fresh token already inside the margin: the settings cannot work
+        if not fresh:  # a fresh token already inside the margin: the settings cannot work
             raise SiteTrouble(Trouble.TOKEN, "a freshly earned captcha token expires within "
                               f"MTA_TOKEN_REFRESH_MARGIN_S ({self.settings.token_refresh_margin_s:g} s)")
 

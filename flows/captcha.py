@@ -48,8 +48,10 @@ def token_expiry(token: str | None) -> float | None:
     return float(exp) if isinstance(exp, (int, float)) else None
 
 
-async def _verify_answer(capture: ApiCapture, since: int, timeout: float) -> CaptchaResult:
-    answer = await capture.next("captcha-verify/", since, timeout=timeout)
+async def _verify_answer(capture: ApiCapture, since: int) -> CaptchaResult:
+    """The site's answer to the solution; waited for as long as any answer (the rate budget may hold the
+    request for up to its window)."""
+    answer = await capture.next("captcha-verify/", since)
     body = answer.body if isinstance(answer.body, dict) else {}
     if (body.get("meta") or {}).get("success") is True:
         return CaptchaResult("solved", token_expiry(body.get("token")))
@@ -70,7 +72,7 @@ class AltchaHandler:
         while time.monotonic() < deadline:
             current = await state.get_attribute("data-state")
             if current == "verified":
-                return await _verify_answer(self.capture, since, timeout=10)
+                return await _verify_answer(self.capture, since)
             if current in ("error", "expired"):
                 return CaptchaResult("failed", reason=f"ALTCHA ended in state {current!r}")
             await asyncio.sleep(0.1)
@@ -102,7 +104,7 @@ class FriendlyCaptchaHandler:
                 if value == ".ERROR":
                     return CaptchaResult("failed", reason="FriendlyCaptcha reported an error")
                 if value.count(".") == 3 and not value.startswith("."):
-                    return await _verify_answer(self.capture, since, timeout=10)
+                    return await _verify_answer(self.capture, since)
                 await asyncio.sleep(0.1)
             else:
                 return CaptchaResult("failed", reason=f"FriendlyCaptcha not solved within {self.timeout:.0f} s")

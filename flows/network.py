@@ -118,24 +118,30 @@ class ApiCapture:
         elif (root := api_root_of(request.url)) is not None:
             self.foreign.append(root)
 
-    def _on_failed(self, request) -> None:
-        self._seq.pop(request, None)
-        endpoint = self._endpoint(request.url)
-        if endpoint is not None and self.in_flight.get(endpoint):
+    def _settled(self, request, endpoint: str) -> int | None:
+        """A request of ours got its answer or failed: its order number, and it is no longer in flight.
+        None when it was settled already (a response whose body was then cut off also fails)."""
+        seq = self._seq.pop(request, None)
+        if seq is not None and self.in_flight.get(endpoint):
             self.in_flight[endpoint] -= 1
+        return seq
+
+    def _on_failed(self, request) -> None:
+        endpoint = self._endpoint(request.url)
+        if endpoint is not None:
+            self._settled(request, endpoint)
 
     def _on_response(self, response: Response) -> None:
-        if not response.url.startswith(self.api_root):
+        endpoint = self._endpoint(response.url)
+        if endpoint is None:
             return
-        task = asyncio.ensure_future(self._read(response))
+        # Settled here, synchronously, in the order Playwright reports events, not when the body is read.
+        seq = self._settled(response.request, endpoint)
+        task = asyncio.ensure_future(self._read(response, endpoint, self._requests if seq is None else seq))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _read(self, response: Response) -> None:
-        endpoint = response.url[len(self.api_root):].split("?", 1)[0]
-        seq = self._seq.pop(response.request, self._requests)
-        if self.in_flight.get(endpoint):
-            self.in_flight[endpoint] -= 1
+    async def _read(self, response: Response, endpoint: str, seq: int) -> None:
         try:
             body = json.loads(await response.body())
         except Exception:  # noqa: BLE001 - a broken or non-JSON answer is kept as None
@@ -207,7 +213,13 @@ class ApiCapture:
         return answer
 
     def latest(self, endpoint: str, since: int = 0) -> ApiAnswer | None:
-        return next((a for a in reversed(self.since(since)) if a.endpoint == endpoint), None)
+        """The answer to the newest request for ``endpoint`` (not the last to arrive: a late answer to an
+        older request does not replace a newer one)."""
+        found: ApiAnswer | None = None
+        for answer in self.since(since):
+            if answer.endpoint == endpoint and (found is None or answer.seq >= found.seq):
+                found = answer
+        return found
 
     async def idle(self, endpoint: str, timeout: float | None = None) -> None:
         """Wait until no request for ``endpoint`` is in flight (the rate budget may be holding one)."""

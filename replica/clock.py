@@ -73,11 +73,13 @@ class ReplicaClock:
         return current
 
     def unfreeze(self) -> None:
+        """Run again from the frozen reading, or from wall time if that is later (frozen, the reading fell
+        behind it)."""
         with self._lock:
             if self._frozen_at is None:
                 return
             self._anchor_wall = time.time()
-            self._anchor_replica = self._frozen_at
+            self._anchor_replica = max(self._frozen_at, self._anchor_wall)
             self._frozen_at = None
 
     @property

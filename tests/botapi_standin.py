@@ -752,6 +752,12 @@ class BotApiStandIn:
 
     # --- HTTP ---------------------------------------------------------------------------------------------------------
 
+    @property
+    def poll_waiting(self) -> bool:
+        """A ``getUpdates`` long poll is waiting for updates now."""
+        with self._lock:
+            return self._poll is not None
+
     def _wake_pollers(self) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():

@@ -76,3 +76,34 @@ async def test_a_closed_page_ends_the_wait_at_once(page: Page) -> None:
         assert "closed" in str(gone)
     else:
         raise AssertionError("an answer came from a closed page")
+
+
+async def test_the_latest_answer_is_the_answer_to_the_newest_request(page: Page) -> None:
+    """Two calendar requests, the older answered last: what the page asked for last is what counts."""
+    held = {1: asyncio.Event(), 2: asyncio.Event()}
+    served = 0
+
+    async def answer(route: Route) -> None:
+        nonlocal served
+        served += 1
+        number = served
+        await held[number].wait()
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps({"n": number}))
+
+    await page.route(API + "**", answer)
+    await page.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>", content_type="text/html"))
+    await page.goto("http://site.test/")
+    capture = ApiCapture(page, API, timeout=10)
+    for _ in range(2):
+        await page.evaluate(f"() => {{ fetch('{API}available-calendar/'); }}")
+    while served < 2:
+        await asyncio.sleep(0.01)
+    held[2].set()
+    while len(capture.answers) < 1:
+        await asyncio.sleep(0.01)
+    held[1].set()
+    while len(capture.answers) < 2:
+        await asyncio.sleep(0.01)
+    assert [a.body for a in capture.answers] == [{"n": 2}, {"n": 1}]  # arrival order
+    assert capture.latest("available-calendar/").body == {"n": 2}
+    assert capture.in_flight["available-calendar/"] == 0

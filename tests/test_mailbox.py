@@ -308,3 +308,27 @@ async def test_one_reminder_when_the_deadline_is_near_and_no_mail_came(server, r
         assert session.get(Attempt, near).activation_reminded_at is not None
         assert session.get(Attempt, lapsed).activation_reminded_at is None
     assert person(1).email == ADDRESS
+
+
+async def test_mail_arriving_while_another_is_activated_is_not_left_for_the_next_idle(server, mailing_replica, dovecot,
+                                                                                    tmp_path, api) -> None:
+    """The second mail arrives while the first one's activation runs: the server announces it in the answer
+    to that work's commands, so the agent searches again before it idles (else it waits a whole IDLE)."""
+    from replica.faults import FaultRule
+
+    replica = mailing_replica
+    settings = mail_settings(server, tmp_path, dovecot)  # an IDLE lasts 30 s
+    sessions = open_database(settings.database_url)
+    first, second = reserve(api, replica, 10), reserve(api, replica, 11)
+    hold(sessions, first)
+    hold(sessions, second)
+    replica.settings.fault_hang_s = 3.0
+    replica.faults.add(FaultRule(kind="hold_answer", path="confirm-appointment", count=1))
+    async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
+        watcher = agent.mailbox
+        await wait_for(lambda: watcher.idling, 30)
+        preconfirm(api, first)
+        await wait_for(lambda: confirms(replica), 30)  # the first activation is running (its answer held)
+        preconfirm(api, second)
+        await wait_for(lambda: len(watcher.stats.activated) == 2, settings.imap_idle_s / 2)
+    assert {a["processId"] for a in watcher.stats.activated} == {first["processId"], second["processId"]}

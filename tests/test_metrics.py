@@ -14,7 +14,7 @@ from agent.notifier import MemoryNotifier
 from agent.service import AgentService
 from replica.faults import FaultRule
 from tests.replica_helpers import berlin_slot
-from tests.test_watcher import kill_own_chromium
+from tests.test_watcher import kill_own_chromium, own_chromium
 from tests.watch_helpers import add, wait_for, watcher_settings
 
 pytestmark = pytest.mark.browser
@@ -111,6 +111,7 @@ async def test_ready_turns_unready_when_chromium_is_killed_and_ready_after_the_r
     settings = watcher_settings(server, tmp_path, budget_window_s=6.0, site_window_s=12.0)
     sessions = open_database(settings.database_url)
     add(sessions, replica, 1, [102522], mode="auto")  # its warm page keeps Chromium up (polls need none)
+    spare = frozenset(own_chromium())  # not the agent's
     async with AgentService(settings, MemoryNotifier(), sessions=sessions) as agent:
         ready_url = agent.ops.url + "/ready"
         status, body = await get_json(agent.ops.url + "/health")
@@ -129,7 +130,7 @@ async def test_ready_turns_unready_when_chromium_is_killed_and_ready_after_the_r
         assert body["ready"] and all(c["ok"] for c in body["checks"].values())
         assert set(body["checks"]) == {"database", "chromium", "polls", "circuit"}
         launches = agent.pool.launches
-        assert kill_own_chromium(), "no Chromium of this test process found"
+        assert kill_own_chromium(spare), "no Chromium of this test process found"
         body = await ready_is(503)
         assert not body["checks"]["chromium"]["ok"] and "gone" in body["checks"]["chromium"]["detail"]
         await wait_for(lambda: agent.pool.launches > launches, 60)

@@ -17,7 +17,16 @@ from tests.agent_helpers import agent_env
 from tests.watch_helpers import add, running_watcher, watcher_settings
 
 pytestmark = pytest.mark.browser
-MONDAY = datetime(2030, 1, 7, 5, 0, tzinfo=BERLIN)
+
+
+def _a_monday_ahead() -> datetime:
+    """A Monday 05:00 Munich time about a year ahead: the replica's clock is never set before wall time."""
+    day = datetime.now(BERLIN).date() + timedelta(days=365)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, 5, 0, tzinfo=BERLIN)
+
+
+MONDAY = _a_monday_ahead()
 STEPS = ["06:00", "06:30", "07:00", "07:30", "08:00", "08:30", "09:00", "12:00", "16:00", "20:00"]
 
 

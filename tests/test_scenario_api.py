@@ -131,3 +131,20 @@ def test_scarce_far_out_availability(scenario, api, replica) -> None:
     body = api.get("available-calendar/", params=calendar_params(replica, [102522])).json()
     assert body["slotsStartDate"] == (today + timedelta(days=61)).isoformat()
     assert scenario.post("/slots/scatter", json={"perDay": 0}).status_code == 400
+
+
+def test_a_clock_frozen_for_a_while_never_resumes_behind_wall_time() -> None:
+    import time as wall
+
+    from replica.clock import ReplicaClock
+
+    clock = ReplicaClock()
+    frozen = clock.freeze()
+    wall.sleep(0.3)
+    clock.unfreeze()
+    resumed = wall.time()
+    assert clock.now() >= resumed - 1e-3 and resumed > frozen + 0.25  # from wall time, not 0.3 s behind it
+    clock.freeze()
+    clock.advance(3600)  # a test moved it ahead: it resumes from there
+    clock.unfreeze()
+    assert clock.now() >= frozen + 3600
