@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from replica.clock import BERLIN
-from tests.replica_helpers import calendar_params, error_codes
+from tests.replica_helpers import berlin_slot, calendar_params, error_codes
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_one_off_release(scenario, api, replica) -> None:
 
 
 def test_someone_else_takes_the_slot_between_calendar_and_reserve(scenario, api, replica) -> None:
-    stamp = int(replica.clock.now()) + 86400
+    stamp = berlin_slot(replica, 1, 9)  # both slots on one day, whatever time the test runs at
     scenario.post("/slots", json={"officeId": 10489, "timestamps": [stamp, stamp + 600]})
     assert len(days_offered(api, replica)) == 1  # the agent read the calendar
     scenario.post("/slots/take-next-reserved", json={"officeId": 10489})
