@@ -163,3 +163,5 @@ class Chat(Base):
     person_key: Mapped[str | None] = mapped_column(String(64))  # set when onboarding finished
     consented_at: Mapped[float | None] = mapped_column(Float)
     blocked_at: Mapped[float | None] = mapped_column(Float)  # the person blocked the bot (403): no sends
+    # /quiet: "HH:MM-HH:MM" (Munich time), "" never quiet; None: MTA_QUIET_HOURS decides
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))

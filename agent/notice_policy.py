@@ -5,8 +5,8 @@
   ``MTA_NOTICE_COOLDOWN_S`` per query; a found-slot notice at most once per a
   tenth of it per watch. A notice inside its cooldown is dropped: the earlier
   one already said it, and ``/status`` shows the current state.
-- **Quiet hours** (``MTA_QUIET_HOURS``, Munich time): found slots, trouble and
-  the digest wait until they end; of several waiting notices of one kind and
+- **Quiet hours** (``MTA_QUIET_HOURS``, Munich time, or the person's own, set
+  with ``/quiet`` in the chat): found slots, trouble and the digest wait until they end; of several waiting notices of one kind and
   subject only the newest is sent. A reservation, a handoff, a deadline and a
   confirmation never wait: a reserved slot lapses within minutes. Waiting
   notices live in memory; a restart drops them (none of them is urgent).
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -30,9 +31,17 @@ from .notifier import Notifier
 from .states import NoticeKind
 
 
-def parse_quiet_hours(text: str) -> tuple[clock_time, clock_time] | None:
+Window = tuple[clock_time, clock_time]
+QUIET_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def parse_quiet_hours(text: str) -> Window | None:
+    """``HH:MM-HH:MM`` (Munich time; may wrap past midnight) → the window; "" → none. ValueError otherwise."""
+    text = text.strip()
     if not text:
         return None
+    if not QUIET_HOURS_RE.match(text):
+        raise ValueError("expected HH:MM-HH:MM (Munich time), e.g. 22:00-07:00")
     start, end = text.split("-")
     return clock_time.fromisoformat(start), clock_time.fromisoformat(end)
 
@@ -52,10 +61,11 @@ class NoticePolicy:
     """A notifier that applies cooldowns and quiet hours, then hands the notice to ``channel``."""
 
     def __init__(self, channel: Notifier, settings: Settings, clock: Callable[[], float] = time.time,
-                 quiet_hours: bool = True) -> None:
+                 quiet_hours: bool = True, personal: Callable[[str], str | None] | None = None) -> None:
         self.channel = channel
         self.cooldown_s = settings.notice_cooldown_s
         self.quiet = parse_quiet_hours(settings.quiet_hours) if quiet_hours else None  # the console never waits
+        self.personal = personal if quiet_hours else None  # a person's own quiet hours (None: the setting's)
         self.clock = clock
         self.last_sent: dict[tuple[str, NoticeKind, str], float] = {}
         self.waiting: dict[tuple[str, NoticeKind, str], Notice] = {}  # held for the end of quiet hours
@@ -66,6 +76,21 @@ class NoticePolicy:
         facts = notice.facts
         return str(getattr(facts, "watch_id", None) or getattr(facts, "attempt_id", None) or getattr(facts, "query", "")
                    or getattr(facts, "label", ""))
+
+    @classmethod
+    def for_bot(cls, bot, settings: Settings) -> NoticePolicy:
+        """In front of the Telegram bot: each person's own quiet hours (``/quiet``) apply."""
+        return cls(bot, settings, personal=bot.chats.quiet_hours_of)
+
+    def window_for(self, person_key: str) -> Window | None:
+        """The person's own quiet hours where they set some, else the setting's."""
+        if self.personal is not None:
+            try:
+                own = self.personal(person_key)
+                return parse_quiet_hours(own) if own is not None else self.quiet
+            except Exception:  # noqa: BLE001 - an unreadable choice (or database) falls back to the setting
+                logger.warning("a person's quiet hours could not be read; the setting's apply")
+        return self.quiet
 
     def _cooldown(self, kind: NoticeKind) -> float:
         if kind.is_trouble:
@@ -83,7 +108,7 @@ class NoticePolicy:
             logger.debug("{} notice inside its cooldown; not sent", notice.kind)
             return
         urgent = notice.kind.urgent or isinstance(notice.facts, ActivationFailed)  # the deadline runs at night too
-        if not urgent and is_quiet(self.quiet, now):
+        if not urgent and is_quiet(self.window_for(notice.person_key), now):
             self.waiting[key] = notice  # the newest of its kind and subject
             return
         self.last_sent[key] = now
@@ -92,13 +117,12 @@ class NoticePolicy:
     async def flush(self) -> int:
         """Send what waited for the end of quiet hours (called every minute by the service)."""
         now = self.clock()
-        if not self.waiting or is_quiet(self.quiet, now):
-            return 0
-        waiting, self.waiting = self.waiting, {}
-        for key, notice in waiting.items():
+        due = [key for key, notice in self.waiting.items() if not is_quiet(self.window_for(notice.person_key), now)]
+        for key in due:
+            notice = self.waiting.pop(key)
             self.last_sent[key] = now
             await self.channel.send(notice)
-        return len(waiting)
+        return len(due)
 
     async def alert(self, text: str) -> None:
         alert = getattr(self.channel, "alert", None)

@@ -192,7 +192,7 @@ class AgentService:
 
             self.bot = TelegramBot(self, self.settings, fallback=self.channel)
             await self.bot.start()  # a token Telegram refuses ends the start here
-            self.notifier = NoticePolicy(self.bot, self.settings)
+            self.notifier = NoticePolicy.for_bot(self.bot, self.settings)
         else:
             logger.debug("no MTA_TELEGRAM_TOKEN: notices go to the console")  # mta run says it once, in its own words
             self.notifier = NoticePolicy(self.channel, self.settings, quiet_hours=False)

@@ -33,7 +33,7 @@ async def bot_alone(settings):
     service = AgentService(settings, fallback)
     bot = TelegramBot(service, settings, fallback=fallback)
     await bot.start()
-    service.bot, service.notifier = bot, NoticePolicy(bot, settings)
+    service.bot, service.notifier = bot, NoticePolicy.for_bot(bot, settings)
     try:
         yield service, bot
     finally:

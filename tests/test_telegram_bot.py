@@ -222,6 +222,42 @@ async def test_quiet_hours_hold_found_slots_but_never_a_reservation(server, tmp_
         await standin.await_for(to(ANNA, "Slot found"))
 
 
+async def test_a_person_sets_their_own_quiet_hours(server, tmp_path, standin) -> None:
+    """/quiet off: found slots come at once although the setting's quiet hours are on; a bad window is
+    refused with the usage; /quiet default returns to the setting (held again, sent when it ends)."""
+    from datetime import datetime
+
+    from flows.timezone import BERLIN
+
+    now = datetime.now(BERLIN)
+    quiet = f"{(now - timedelta(hours=1)):%H:%M}-{(now + timedelta(hours=1)):%H:%M}"
+    settings = settings_for(server, tmp_path, standin, quiet_hours=quiet)
+    async with bot_alone(settings) as (service, _):
+        await onboard(standin)
+        with service.sessions() as session:
+            key = session.scalars(select(Person)).one().key
+        slot = int(time.time()) + 86400
+
+        def found(watch_id: int) -> Notice:
+            return Notice(key, NoticeKind.FOUND, SlotFound(watch_id, "Reisepass", ((slot, "Orleansplatz"),), 1))
+
+        shown = await say_and_wait(standin, ANNA, "/quiet", "/quiet off")
+        assert quiet in text_of(shown)
+        await say_and_wait(standin, ANNA, "/quiet 25:00-07:00", "23:00-07:00")  # refused: the usage again
+        await say_and_wait(standin, ANNA, "/quiet off", "No quiet hours")
+        await service.notifier.send(found(1))
+        await standin.await_for(to(ANNA, "Slot found"))
+        await say_and_wait(standin, ANNA, "/quiet default", quiet)
+        before = len(standin.sent(ANNA))
+        await service.notifier.send(found(2))
+        assert len(standin.sent(ANNA)) == before  # held for the end of the setting's quiet hours
+        assert await service.notifier.flush() == 0
+        await say_and_wait(standin, ANNA, "/quiet off", "No quiet hours")
+        assert await service.notifier.flush() == 1  # the person turned them off: what waited goes now
+        with service.sessions() as session:
+            assert session.get(Chat, ANNA).quiet_hours == ""
+
+
 async def test_flood_control_and_a_blocked_chat_never_stop_the_sender(server, tmp_path, standin) -> None:
     settings = settings_for(server, tmp_path, standin)
     async with bot_alone(settings) as (service, bot):

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 COMMANDS = [("watch", "new watch / neue Suche"), ("watches", "your watches / Ihre Suchen"),
             ("status", "what the agent does / Status"), ("history", "recent attempts / letzte Versuche"),
             ("patterns", "when slots appear / wann Termine erscheinen"), ("me", "your details / Ihre Angaben"),
-            ("language", "Deutsch / English"), ("forget", "delete my data / Daten löschen"),
+            ("language", "Deutsch / English"), ("quiet", "quiet hours / Ruhezeit"),
+            ("forget", "delete my data / Daten löschen"),
             ("help", "help / Hilfe")]
 RETRY_START_S = 30.0
 ALERT_CHECK_S = 30.0

@@ -57,6 +57,22 @@ class ChatBook:
         with self.sessions.begin() as session:
             self._chat(session, chat_id).language = language
 
+    def quiet_hours(self, chat_id: int) -> str | None:
+        """The chat's own quiet hours ("" never quiet), or None: the setting decides."""
+        with self.sessions() as session:
+            chat = session.get(Chat, chat_id)
+        return chat.quiet_hours if chat is not None else None
+
+    def set_quiet_hours(self, chat_id: int, window: str | None) -> None:
+        with self.sessions.begin() as session:
+            self._chat(session, chat_id).quiet_hours = window
+
+    def quiet_hours_of(self, person_key: str) -> str | None:
+        """The quiet hours of the chat that tells ``person_key`` (None: the setting decides)."""
+        with self.sessions() as session:
+            chat = session.scalars(select(Chat).where(Chat.person_key == person_key)).first()
+        return chat.quiet_hours if chat is not None else None
+
     def person_key(self, chat_id: int) -> str | None:
         with self.sessions() as session:
             chat = session.get(Chat, chat_id)
@@ -122,7 +138,7 @@ class ChatBook:
         with self.sessions.begin() as session:
             chat = session.get(Chat, chat_id)
             if chat is not None:
-                chat.person_key = chat.consented_at = chat.language = None
+                chat.person_key = chat.consented_at = chat.language = chat.quiet_hours = None
 
     def _chat(self, session: Session, chat_id: int) -> Chat:
         chat = session.get(Chat, chat_id)

@@ -13,6 +13,7 @@ from flows.request import EMAIL_RE, PHONE_RE, Contact, InvalidRequest
 from ..forget import StillBooking, UnknownPerson, forget
 from ..logs import remember_contact
 from ..models import Watch
+from ..notice_policy import parse_quiet_hours
 from ..watches import person_key, upsert_person
 from .common import acknowledge, conversation, chat_id_of, lang, mta, reply, say
 from .texts import t
@@ -167,6 +168,35 @@ async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await say(update, context, "language_set")
 
 
+async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/quiet`` shows this chat's quiet hours; ``/quiet 23:00-07:00`` sets them, ``/quiet off`` turns them
+    off, ``/quiet default`` returns to the agent's setting. A reservation is told at any hour regardless."""
+    chats = mta(context).chats
+    chat_id = chat_id_of(update)
+    language = lang(update, context)
+    choice = " ".join(context.args or []).strip().lower()
+    if choice:
+        if choice in ("off", "aus", "none", "keine"):
+            window: str | None = ""
+        elif choice in ("default", "standard"):
+            window = None
+        else:
+            try:
+                parse_quiet_hours(choice)
+            except ValueError:
+                await say(update, context, "quiet_usage")
+                return
+            window = choice
+        chats.set_quiet_hours(chat_id, window)
+    own = chats.quiet_hours(chat_id)
+    setting = mta(context).settings.quiet_hours
+    if own is None:
+        current = t(language, "quiet_default", window=setting) if setting else t(language, "quiet_none")
+    else:
+        current = t(language, "quiet_own", window=own) if own else t(language, "quiet_none")
+    await reply(update, context, current + ("" if choice else "\n" + t(language, "quiet_usage")))
+
+
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     context.user_data.clear()
     await say(update, context, "cancelled")
@@ -203,5 +233,6 @@ def handlers(timeout_s: float) -> list:
         CommandHandler("forget", ask_forget),
         CallbackQueryHandler(do_forget, pattern=r"^forget:"),
         CommandHandler("language", language),
+        CommandHandler("quiet", quiet),
         CallbackQueryHandler(set_language, pattern=r"^lang:(de|en)$"),
     ]

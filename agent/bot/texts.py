@@ -70,14 +70,29 @@ TEXTS: dict[str, dict[str, str]] = {
     "timeout": {"de": "⌛ Die Eingabe ist abgelaufen; fangen Sie einfach neu an.",
                 "en": "⌛ That conversation timed out; just start again."},
     "language_set": {"de": "Sprache: Deutsch", "en": "Language: English"},
+    "quiet_own": {"de": "🌙 Ruhezeit: {window} (Münchner Zeit)", "en": "🌙 Quiet hours: {window} (Munich time)"},
+    "quiet_default": {"de": "🌙 Ruhezeit: {window} (Münchner Zeit, Voreinstellung)",
+                      "en": "🌙 Quiet hours: {window} (Munich time, the default)"},
+    "quiet_none": {"de": "🔔 Keine Ruhezeit: Hinweise kommen sofort.",
+                   "en": "🔔 No quiet hours: notices come at once."},
+    "quiet_usage": {
+        "de": "In der Ruhezeit warten gefundene Termine, Störungen und die Tageszusammenfassung bis zum Morgen; "
+              "eine Reservierung und ihre Frist kommen immer sofort.\n/quiet 23:00-07:00 – festlegen\n"
+              "/quiet aus – keine Ruhezeit\n/quiet standard – Voreinstellung",
+        "en": "During quiet hours, found slots, trouble and the daily digest wait for the morning; a reservation "
+              "and its deadline always come at once.\n/quiet 23:00-07:00 – set\n/quiet off – none\n"
+              "/quiet default – the default",
+    },
     "help": {
         "de": "<b>Befehle</b>\n/watch – neue Suche\n/watches – Ihre Suchen (pausieren, fortsetzen, löschen)\n"
               "/status – was der Agent gerade tut\n/history – letzte Versuche\n/patterns – wann Termine "
-              "erscheinen\n/me – Ihre Angaben\n/language – Sprache wechseln\n/forget – alles löschen\n"
+              "erscheinen\n/me – Ihre Angaben\n/language – Sprache wechseln\n/quiet – Ruhezeit\n"
+              "/forget – alles löschen\n"
               "Einen Aktivierungslink aus der E-Mail der Stadt können Sie einfach hier einfügen.",
         "en": "<b>Commands</b>\n/watch – new watch\n/watches – your watches (pause, resume, delete)\n"
               "/status – what the agent is doing\n/history – recent attempts\n/patterns – when slots appear\n"
-              "/me – your details\n/language – switch language\n/forget – delete everything\n"
+              "/me – your details\n/language – switch language\n/quiet – quiet hours\n"
+              "/forget – delete everything\n"
               "Paste an activation link from the city's e-mail here and I activate it.",
     },
     "admin_help": {
