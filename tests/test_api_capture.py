@@ -18,34 +18,50 @@ from flows.network import ApiCapture
 API = "http://api.test/api/citizen/"
 
 
-async def test_a_late_answer_to_an_earlier_request_is_not_the_next_answer(page: Page) -> None:
-    held = {1: asyncio.Event(), 2: asyncio.Event()}
-    served = 0
+class HeldAnswers:
+    """A routed API on a blank page whose n-th request is answered ``{"n": n}`` when the test releases it."""
 
-    async def answer(route: Route) -> None:
-        nonlocal served
-        served += 1
-        number = served
-        await held[number].wait()
+    def __init__(self) -> None:
+        self.released: dict[int, asyncio.Event] = {}
+        self.served = 0
+
+    def release(self, number: int) -> None:
+        self.released.setdefault(number, asyncio.Event()).set()
+
+    async def _answer(self, route: Route) -> None:
+        self.served += 1
+        number = self.served
+        await self.released.setdefault(number, asyncio.Event()).wait()
         await route.fulfill(status=200, content_type="application/json", body=json.dumps({"n": number}))
 
-    async def until(condition) -> None:
-        while not condition():
-            await asyncio.sleep(0.01)
+    async def open(self, page: Page, timeout: float = 10) -> ApiCapture:
+        await page.route(API + "**", self._answer)
+        await page.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>",
+                                                                           content_type="text/html"))
+        await page.goto("http://site.test/")
+        return ApiCapture(page, API, timeout=timeout)
 
-    await page.route(API + "**", answer)
-    await page.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>", content_type="text/html"))
-    await page.goto("http://site.test/")
-    capture = ApiCapture(page, API, timeout=10)
 
-    await page.evaluate(f"() => {{ fetch('{API}captcha-details/'); }}")
-    await until(lambda: served == 1)
+async def until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
+async def ask(page: Page, endpoint: str) -> None:
+    await page.evaluate(f"() => {{ fetch('{API}{endpoint}'); }}")  # not awaited by the page
+
+
+async def test_a_late_answer_to_an_earlier_request_is_not_the_next_answer(page: Page) -> None:
+    api = HeldAnswers()
+    capture = await api.open(page)
+    await ask(page, "captcha-details/")
+    await until(lambda: api.served == 1)
     mark = capture.mark()  # the first request is out, unanswered
-    await page.evaluate(f"() => {{ fetch('{API}captcha-details/'); }}")
-    await until(lambda: served == 2)
-    held[1].set()  # the earlier request's answer arrives after the mark ...
+    await ask(page, "captcha-details/")
+    await until(lambda: api.served == 2)
+    api.release(1)  # the earlier request's answer arrives after the mark ...
     await until(lambda: len(capture.answers) == 1)
-    held[2].set()  # ... and before the answer to the request sent after it
+    api.release(2)  # ... and before the answer to the request sent after it
     await until(lambda: len(capture.answers) == 2)
 
     assert [a.body for a in capture.answers] == [{"n": 1}, {"n": 2}]  # arrival order
@@ -61,12 +77,9 @@ async def test_a_closed_page_ends_the_wait_at_once(page: Page) -> None:
     from flows.network import PageGone
 
     other = await page.context.new_page()
-    await other.route(API + "**", lambda route: None)  # the request is never answered
-    await other.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>", content_type="text/html"))
-    await other.goto("http://site.test/")
-    capture = ApiCapture(other, API, timeout=60)
+    capture = await HeldAnswers().open(other, timeout=60)  # no answer is ever released
     mark = capture.mark()
-    await other.evaluate(f"() => {{ fetch('{API}update-appointment/'); }}")
+    await ask(other, "update-appointment/")
     waiting = asyncio.create_task(capture.next("update-appointment/", mark))
     await asyncio.sleep(0.2)
     await other.close()
@@ -80,30 +93,15 @@ async def test_a_closed_page_ends_the_wait_at_once(page: Page) -> None:
 
 async def test_the_latest_answer_is_the_answer_to_the_newest_request(page: Page) -> None:
     """Two calendar requests, the older answered last: what the page asked for last is what counts."""
-    held = {1: asyncio.Event(), 2: asyncio.Event()}
-    served = 0
-
-    async def answer(route: Route) -> None:
-        nonlocal served
-        served += 1
-        number = served
-        await held[number].wait()
-        await route.fulfill(status=200, content_type="application/json", body=json.dumps({"n": number}))
-
-    await page.route(API + "**", answer)
-    await page.route("http://site.test/**", lambda route: route.fulfill(body="<p>site</p>", content_type="text/html"))
-    await page.goto("http://site.test/")
-    capture = ApiCapture(page, API, timeout=10)
+    api = HeldAnswers()
+    capture = await api.open(page)
     for _ in range(2):
-        await page.evaluate(f"() => {{ fetch('{API}available-calendar/'); }}")
-    while served < 2:
-        await asyncio.sleep(0.01)
-    held[2].set()
-    while len(capture.answers) < 1:
-        await asyncio.sleep(0.01)
-    held[1].set()
-    while len(capture.answers) < 2:
-        await asyncio.sleep(0.01)
+        await ask(page, "available-calendar/")
+    await until(lambda: api.served == 2)
+    api.release(2)
+    await until(lambda: len(capture.answers) == 1)
+    api.release(1)
+    await until(lambda: len(capture.answers) == 2)
     assert [a.body for a in capture.answers] == [{"n": 2}, {"n": 1}]  # arrival order
     assert capture.latest("available-calendar/").body == {"n": 2}
     assert capture.in_flight["available-calendar/"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -199,7 +200,10 @@ async def test_admin_lets_a_chat_in_and_shuts_it_out(server, tmp_path, standin) 
         await say_and_wait(standin, ADMIN, f"/deny {ADMIN}", "cannot be shut out")
 
 
-async def test_quiet_hours_hold_found_slots_but_never_a_reservation(server, tmp_path, standin) -> None:
+@asynccontextmanager
+async def onboarded_in_quiet_hours(server, tmp_path, standin):
+    """The bot alone, quiet hours (the setting) from an hour ago to an hour ahead, Anna onboarded: yields
+    the service, Anna's person key, the quiet hours and a slot time."""
     from datetime import datetime
 
     from flows.timezone import BERLIN
@@ -211,7 +215,11 @@ async def test_quiet_hours_hold_found_slots_but_never_a_reservation(server, tmp_
         await onboard(standin)
         with service.sessions() as session:
             key = session.scalars(select(Person)).one().key
-        slot = int(time.time()) + 86400
+        yield service, key, quiet, int(time.time()) + 86400
+
+
+async def test_quiet_hours_hold_found_slots_but_never_a_reservation(server, tmp_path, standin) -> None:
+    async with onboarded_in_quiet_hours(server, tmp_path, standin) as (service, key, _, slot):
         await service.notifier.send(Notice(key, NoticeKind.FOUND, SlotFound(1, "Reisepass", ((slot, "Orleansplatz"),), 1)))
         await service.notifier.send(Notice(key, NoticeKind.BOOKED, Reserved(1, 7, slot, "Orleansplatz", time.time() + 900)))
         reserved = await standin.await_for(to(ANNA, "Reserved"))
@@ -225,19 +233,7 @@ async def test_quiet_hours_hold_found_slots_but_never_a_reservation(server, tmp_
 async def test_a_person_sets_their_own_quiet_hours(server, tmp_path, standin) -> None:
     """/quiet off: found slots come at once although the setting's quiet hours are on; a bad window is
     refused with the usage; /quiet default returns to the setting (held again, sent when it ends)."""
-    from datetime import datetime
-
-    from flows.timezone import BERLIN
-
-    now = datetime.now(BERLIN)
-    quiet = f"{(now - timedelta(hours=1)):%H:%M}-{(now + timedelta(hours=1)):%H:%M}"
-    settings = settings_for(server, tmp_path, standin, quiet_hours=quiet)
-    async with bot_alone(settings) as (service, _):
-        await onboard(standin)
-        with service.sessions() as session:
-            key = session.scalars(select(Person)).one().key
-        slot = int(time.time()) + 86400
-
+    async with onboarded_in_quiet_hours(server, tmp_path, standin) as (service, key, quiet, slot):
         def found(watch_id: int) -> Notice:
             return Notice(key, NoticeKind.FOUND, SlotFound(watch_id, "Reisepass", ((slot, "Orleansplatz"),), 1))
 
