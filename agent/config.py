@@ -168,6 +168,8 @@ class Settings(BaseSettings):
         if value and not re.fullmatch(pattern, value):
             raise ValueError("expected HH:MM-HH:MM (Munich time), or empty" if info.field_name == "quiet_hours"
                              else "expected HH:MM (Munich time), or empty")
+        if info.field_name == "quiet_hours" and value and value[:5] == value[6:]:
+            raise ValueError("the quiet hours start and end at the same time; leave it empty for none")
         return value
 
     @model_validator(mode="after")

@@ -43,6 +43,8 @@ def parse_quiet_hours(text: str) -> Window | None:
     if not QUIET_HOURS_RE.match(text):
         raise ValueError("expected HH:MM-HH:MM (Munich time), e.g. 22:00-07:00")
     start, end = text.split("-")
+    if start == end:
+        raise ValueError("the quiet hours must not start and end at the same time")
     return clock_time.fromisoformat(start), clock_time.fromisoformat(end)
 
 
@@ -111,6 +113,7 @@ class NoticePolicy:
         if not urgent and is_quiet(self.window_for(notice.person_key), now):
             self.waiting[key] = notice  # the newest of its kind and subject
             return
+        self.waiting.pop(key, None)  # an older notice held for the same subject is superseded by this one
         self.last_sent[key] = now
         await self.channel.send(notice)
 

@@ -45,7 +45,7 @@ class SiteCatalogue:
 class _Service(BaseModel):
     id: int = Field(ge=1, le=2**31 - 1)
     maxQuantity: int | None = Field(1, ge=0, le=1000)  # noqa: N815 - the site's names
-    showOnStartPage: bool | None = None  # noqa: N815
+    showOnStartPage: object = None  # noqa: N815 - a display hint: any value but false lists the service
 
 
 class _Relation(BaseModel):

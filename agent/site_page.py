@@ -119,7 +119,8 @@ class SitePage:
 
     def usable(self, pool: BrowserPool, site_now: float, margin_s: float) -> bool:
         """Alive, not worn, and its token (if any) good for ``margin_s`` more seconds."""
-        return (not self.page.is_closed() and pool.alive and not pool.worn(self.pooled)
+        return (not self.page.is_closed() and self.flow.capture.gone is None and pool.alive
+                and not pool.worn(self.pooled)
                 and self.token_seconds_left(site_now) > margin_s)
 
     async def retire(self, pool: BrowserPool) -> None:

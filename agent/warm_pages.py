@@ -22,6 +22,7 @@ from loguru import logger
 from playwright.async_api import Error as PlaywrightError
 
 from flows.locators import SelectorBook
+from flows.network import PageGone
 
 from .budget import POLL, RateBudget
 from .config import Settings
@@ -63,6 +64,10 @@ class WarmPages:
                                               self.metrics.observer())
             except SiteTrouble as trouble:
                 logger.info("no warm page for {}: {}", key.label(), trouble)
+                return
+            except (PageGone, PlaywrightError, TimeoutError) as failed:  # the browser's trouble: next round
+                logger.info("no warm page for {} this time: {}", key.label(), str(failed).splitlines()[0] if
+                            str(failed) else type(failed).__name__)
                 return
             self.prepared += 1
             self.upkeep_requests += page.requests

@@ -137,7 +137,8 @@ class ApiCapture:
             return
         # Settled here, synchronously, in the order Playwright reports events, not when the body is read.
         seq = self._settled(response.request, endpoint)
-        task = asyncio.ensure_future(self._read(response, endpoint, self._requests if seq is None else seq))
+        # An answer to a request never seen (sent before the capture listened) is older than any mark.
+        task = asyncio.ensure_future(self._read(response, endpoint, -1 if seq is None else seq))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -211,6 +212,10 @@ class ApiCapture:
         if answer is None:
             raise PageGone(f"{self.gone}; no answer from {endpoint} can come")
         return answer
+
+    def last_arrived(self, endpoint: str) -> ApiAnswer | None:
+        """The answer that arrived last: what a page that paints every answer as it comes shows now."""
+        return next((a for a in reversed(self.answers) if a.endpoint == endpoint), None)
 
     def latest(self, endpoint: str, since: int = 0) -> ApiAnswer | None:
         """The answer to the newest request for ``endpoint`` (not the last to arrive: a late answer to an

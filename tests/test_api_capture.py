@@ -92,7 +92,8 @@ async def test_a_closed_page_ends_the_wait_at_once(page: Page) -> None:
 
 
 async def test_the_latest_answer_is_the_answer_to_the_newest_request(page: Page) -> None:
-    """Two calendar requests, the older answered last: what the page asked for last is what counts."""
+    """Two requests, the older answered last: ``latest`` is the answer to the newest request (the token and
+    catalogue the page asked for last); ``last_arrived`` what a page that paints every answer shows."""
     api = HeldAnswers()
     capture = await api.open(page)
     for _ in range(2):
@@ -104,4 +105,5 @@ async def test_the_latest_answer_is_the_answer_to_the_newest_request(page: Page)
     await until(lambda: len(capture.answers) == 2)
     assert [a.body for a in capture.answers] == [{"n": 2}, {"n": 1}]  # arrival order
     assert capture.latest("available-calendar/").body == {"n": 2}
+    assert capture.last_arrived("available-calendar/").body == {"n": 1}
     assert capture.in_flight["available-calendar/"] == 0

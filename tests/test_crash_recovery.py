@@ -203,6 +203,7 @@ def test_chromium_killed_between_reserve_and_preconfirm_keeps_the_slot(site, tmp
     assert process.returncode == 0, out + err
     result = json.loads(out)
     assert result["outcome"] == "reserved" and "page's own requests" in result["reason"]
+    assert "page was closed" in result["reason"]  # the wait ended with the browser, not by its timeout
     [first] = attempts_of(tmp_path)
     assert first.process_status == "preconfirmed" and first.phase == "closed"
     [live] = live_for(replica)

@@ -155,6 +155,7 @@ async def test_forget_removes_the_person_everywhere(server, replica, tmp_path, s
         trace = settings.recordings_dir / "attempt-1.zip"
         trace.parent.mkdir(parents=True, exist_ok=True)
         trace.write_bytes(b"PK trace with Anna's data")
+        await say_and_wait(standin, ANNA, "/quiet 21:30-06:15", "21:30-06:15")
         ask = await say_and_wait(standin, ANNA, "/forget", "Delete everything")
         await press_and_wait(standin, ANNA, "forget:yes", message_id_of(ask), "Deleted: 1 watch")
         with service.sessions() as session:
@@ -162,6 +163,7 @@ async def test_forget_removes_the_person_everywhere(server, replica, tmp_path, s
             assert session.scalars(select(Watch)).all() == []
             assert session.scalars(select(Attempt)).all() == []
             assert session.get(Chat, ANNA).person_key is None
+            assert session.get(Chat, ANNA).quiet_hours is None  # the setting decides again
         assert not trace.exists()
         await say_and_wait(standin, ANNA, "/me", "/start first")
 
@@ -240,16 +242,21 @@ async def test_a_person_sets_their_own_quiet_hours(server, tmp_path, standin) ->
         shown = await say_and_wait(standin, ANNA, "/quiet", "/quiet off")
         assert quiet in text_of(shown)
         await say_and_wait(standin, ANNA, "/quiet 25:00-07:00", "23:00-07:00")  # refused: the usage again
+        await say_and_wait(standin, ANNA, "/quiet 07:00-07:00", "23:00-07:00")  # no window: refused too
         await say_and_wait(standin, ANNA, "/quiet off", "No quiet hours")
         await service.notifier.send(found(1))
         await standin.await_for(to(ANNA, "Slot found"))
         await say_and_wait(standin, ANNA, "/quiet default", quiet)
-        before = len(standin.sent(ANNA))
         await service.notifier.send(found(2))
-        assert len(standin.sent(ANNA)) == before  # held for the end of the setting's quiet hours
+        assert len(service.notifier.waiting) == 1  # held for the end of the setting's quiet hours
         assert await service.notifier.flush() == 0
         await say_and_wait(standin, ANNA, "/quiet off", "No quiet hours")
         assert await service.notifier.flush() == 1  # the person turned them off: what waited goes now
+        await say_and_wait(standin, ANNA, "/quiet default", quiet)
+        await service.notifier.send(found(3))  # held ...
+        await say_and_wait(standin, ANNA, "/quiet off", "No quiet hours")
+        await service.notifier.send(found(3))  # ... and superseded by a newer one about the same watch
+        assert await service.notifier.flush() == 0  # the older one is never sent after the newer
         with service.sessions() as session:
             assert session.get(Chat, ANNA).quiet_hours == ""
 

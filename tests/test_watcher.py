@@ -162,7 +162,7 @@ async def test_a_poll_due_while_the_loop_was_busy_still_runs_and_polling_goes_on
     and arms the next one. APScheduler's default would drop a run more than 1 s late, and with it every
     later poll of the query."""
     replica.clock.unfreeze()
-    settings = watcher_settings(server, tmp_path)
+    settings = watcher_settings(server, tmp_path, refresh_s=600.0)  # no refresh comes to the rescue
     async with running_watcher(settings) as (watcher, _):
         add(watcher.sessions, replica, 1, [102522], mode="notify")
         await watcher.refresh()
@@ -171,6 +171,26 @@ async def test_a_poll_due_while_the_loop_was_busy_still_runs_and_polling_goes_on
         time.sleep(max(0.0, state.next_poll - time.time()) + 2.5)  # blocks the loop across the due time
         polls = state.poller.polls
         await wait_for(lambda: state.poller.polls >= polls + 2, 60)
+
+
+async def test_a_query_whose_poll_was_lost_is_armed_again_by_the_refresh(server, replica, tmp_path) -> None:
+    """The safety net: however a poll's job went missing, the next refresh arms the overdue query again."""
+    from agent.watcher import _job_id
+
+    replica.clock.unfreeze()
+    settings = watcher_settings(server, tmp_path, refresh_s=600.0)
+    async with running_watcher(settings) as (watcher, _):
+        add(watcher.sessions, replica, 1, [102522], mode="notify")
+        await watcher.refresh()
+        [(key, state)] = watcher.queries.items()
+        await wait_for(lambda: state.poller.polls >= 1 and key not in watcher._poll_tasks, 60)
+        if watcher.scheduler.get_job(_job_id(key)) is not None:  # (it may be firing right now)
+            watcher.scheduler.remove_job(_job_id(key))  # lost
+        state.next_poll = time.time() - watcher.interval() - settings.refresh_s - 1
+        polls = state.poller.polls
+        await watcher.refresh()
+        assert watcher.scheduler.get_job(_job_id(key)) is not None
+        await wait_for(lambda: state.poller.polls > polls, 60)
 
 
 async def test_token_is_refreshed_before_it_expires(server, replica, tmp_path) -> None:

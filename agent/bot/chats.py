@@ -70,8 +70,17 @@ class ChatBook:
     def quiet_hours_of(self, person_key: str) -> str | None:
         """The quiet hours of the chat that tells ``person_key`` (None: the setting decides)."""
         with self.sessions() as session:
-            chat = session.scalars(select(Chat).where(Chat.person_key == person_key)).first()
-        return chat.quiet_hours if chat is not None else None
+            chat = self._chat_of_person(session, person_key)
+            return chat.quiet_hours if chat is not None else None
+
+    @staticmethod
+    def _chat_of_person(session: Session, person_key: str) -> Chat | None:
+        """The chat linked to the person, else the chat their row names (a person added before their chat)."""
+        chat = session.scalars(select(Chat).where(Chat.person_key == person_key)).first()
+        if chat is not None:
+            return chat
+        person = session.scalars(select(Person).where(Person.key == person_key)).first()
+        return session.get(Chat, person.chat_id) if person is not None and person.chat_id is not None else None
 
     def person_key(self, chat_id: int) -> str | None:
         with self.sessions() as session:
@@ -107,14 +116,9 @@ class ChatBook:
     def chat_of(self, person_key: str) -> tuple[int, str] | None:
         """(chat id, language) to tell a person, or None: no chat, or they blocked the bot."""
         with self.sessions() as session:
-            chat = session.scalars(select(Chat).where(Chat.person_key == person_key)).first()
+            chat = self._chat_of_person(session, person_key)
             if chat is None:
-                person = session.scalars(select(Person).where(Person.key == person_key)).first()
-                if person is None or person.chat_id is None:
-                    return None
-                chat = session.get(Chat, person.chat_id)
-                if chat is None:
-                    return None
+                return None
             if chat.blocked_at is not None or not self.may_use(chat.chat_id):
                 return None
             return chat.chat_id, chat.language or "de"

@@ -83,7 +83,8 @@ def _asks_for(day: str):
 
 class AppointmentStep(StepPage):
     def latest_calendar(self) -> ApiAnswer | None:
-        return self.capture.latest("available-calendar/")
+        """The calendar the page shows: it paints each answer as it arrives, so the last to arrive."""
+        return self.capture.last_arrived("available-calendar/")
 
     def view(self) -> CalendarView:
         return CalendarView.of(self.latest_calendar())
