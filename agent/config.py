@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .quiet_hours import parse_quiet_hours
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -162,14 +164,10 @@ class Settings(BaseSettings):
     @classmethod
     def _clock_times(cls, value: str, info) -> str:
         value = value.strip()
-        pattern = r"([01]\d|2[0-3]):[0-5]\d"
         if info.field_name == "quiet_hours":
-            pattern = f"{pattern}-{pattern}"
-        if value and not re.fullmatch(pattern, value):
-            raise ValueError("expected HH:MM-HH:MM (Munich time), or empty" if info.field_name == "quiet_hours"
-                             else "expected HH:MM (Munich time), or empty")
-        if info.field_name == "quiet_hours" and value and value[:5] == value[6:]:
-            raise ValueError("the quiet hours start and end at the same time; leave it empty for none")
+            parse_quiet_hours(value)  # the reading /quiet and the notice policy use; empty: none
+        elif value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("expected HH:MM (Munich time), or empty")
         return value
 
     @model_validator(mode="after")

@@ -15,48 +15,16 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
-from datetime import datetime
-from datetime import time as clock_time
 
 from loguru import logger
-
-from flows.timezone import BERLIN
 
 from .config import Settings
 from .notices import ActivationFailed, Notice
 from .notifier import Notifier
+from .quiet_hours import Window, is_quiet, parse_quiet_hours
 from .states import NoticeKind
-
-
-Window = tuple[clock_time, clock_time]
-QUIET_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-
-
-def parse_quiet_hours(text: str) -> Window | None:
-    """``HH:MM-HH:MM`` (Munich time; may wrap past midnight) → the window; "" → none. ValueError otherwise."""
-    text = text.strip()
-    if not text:
-        return None
-    if not QUIET_HOURS_RE.match(text):
-        raise ValueError("expected HH:MM-HH:MM (Munich time), e.g. 22:00-07:00")
-    start, end = text.split("-")
-    if start == end:
-        raise ValueError("the quiet hours must not start and end at the same time")
-    return clock_time.fromisoformat(start), clock_time.fromisoformat(end)
-
-
-def is_quiet(window: tuple[clock_time, clock_time] | None, unix: float) -> bool:
-    """Whether ``unix`` falls in the quiet window (which may wrap past midnight)."""
-    if window is None:
-        return False
-    start, end = window
-    now = datetime.fromtimestamp(unix, BERLIN).time()
-    if start == end:
-        return False
-    return start <= now < end if start < end else (now >= start or now < end)
 
 
 class NoticePolicy:

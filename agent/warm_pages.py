@@ -66,8 +66,8 @@ class WarmPages:
                 logger.info("no warm page for {}: {}", key.label(), trouble)
                 return
             except (PageGone, PlaywrightError, TimeoutError) as failed:  # the browser's trouble: next round
-                logger.info("no warm page for {} this time: {}", key.label(), str(failed).splitlines()[0] if
-                            str(failed) else type(failed).__name__)
+                logger.info("no warm page for {} this time: {}", key.label(),
+                            (str(failed).splitlines() or [type(failed).__name__])[0])
                 return
             self.prepared += 1
             self.upkeep_requests += page.requests

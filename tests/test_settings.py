@@ -56,3 +56,15 @@ def test_the_default_data_directory_is_per_user_not_the_working_folder(monkeypat
     settings = Settings(_env_file=None)
     assert settings.data_dir == tmp_path / "xdg" / "mta"
     assert settings.database_url.startswith("sqlite:////")  # absolute: any working folder finds it
+
+
+def test_quiet_hours_are_read_as_the_chat_reads_them() -> None:
+    """MTA_QUIET_HOURS and /quiet share one reading: a window, empty for none, nothing else."""
+    import pytest
+    from pydantic import ValidationError
+
+    assert Settings(quiet_hours=" 22:00-07:00 ").quiet_hours == "22:00-07:00"
+    assert Settings(quiet_hours="").quiet_hours == ""
+    for wrong, why in (("07:00-07:00", "same time"), ("25:00-07:00", "HH:MM-HH:MM"), ("22-7", "HH:MM-HH:MM")):
+        with pytest.raises(ValidationError, match=why):
+            Settings(quiet_hours=wrong)

@@ -13,7 +13,7 @@ from flows.request import EMAIL_RE, PHONE_RE, Contact, InvalidRequest
 from ..forget import StillBooking, UnknownPerson, forget
 from ..logs import remember_contact
 from ..models import Watch
-from ..notice_policy import parse_quiet_hours
+from ..quiet_hours import parse_quiet_hours
 from ..watches import person_key, upsert_person
 from .common import acknowledge, conversation, chat_id_of, lang, mta, reply, say
 from .texts import t
