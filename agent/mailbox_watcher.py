@@ -85,7 +85,6 @@ class MailboxWatcher:
         self.connection: Mailbox | None = None  # the open one, while watching
         self._decided: dict[str, set[str]] = {}  # UIDVALIDITY → UIDs with nothing (more) to do
         self._retry_at: dict[str, float] = {}  # UID → not before (its booking is finishing, or activation failed)
-        self._judged_last = 0  # messages the latest scan judged (none: the mailbox had nothing new for it)
         self._failures: dict[int, int] = {}  # processId → failed activations
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -141,8 +140,8 @@ class MailboxWatcher:
                 self.state, self.detail, pause = "watching", "", s.imap_reconnect_s
                 logger.info("mailbox: watching {} (IDLE: {})", s.imap_folder, "yes" if mailbox.idle_supported else "no")
                 while True:
-                    retry_in = await self.scan(mailbox)
-                    if self._judged_last:
+                    judged, retry_in = await self.scan(mailbox)
+                    if judged:
                         # Mail that arrived while those were handled was announced in the answers to that
                         # work's commands, not to the IDLE that follows: search again before idling.
                         continue
@@ -164,14 +163,14 @@ class MailboxWatcher:
                 pass
             pause = min(pause * 2, s.imap_reconnect_max_s)
 
-    async def scan(self, mailbox: Mailbox) -> float | None:
-        """Handle every unseen message not yet decided; seconds until a message should be looked at again."""
+    async def scan(self, mailbox: Mailbox) -> tuple[int, float | None]:
+        """Handle every unseen message not yet decided: how many were judged (each ends decided or waiting, so
+        the next search skips it), and seconds until a message should be looked at again."""
         decided = self._decided.setdefault(mailbox.uidvalidity, set())
         now = time.time()
         waiting = {uid for uid, at in self._retry_at.items() if at > now}
         unseen, judged = await judge_unseen(mailbox, self.settings, self.sessions, self.person,
                                             skip=decided | waiting)
-        self._judged_last = len(judged)  # each ends decided or waiting: the next search skips it
         for uid in set(self._retry_at) - set(unseen):  # read or removed by the person meanwhile
             del self._retry_at[uid]
         for uid, verdict in judged:
@@ -192,7 +191,7 @@ class MailboxWatcher:
         for uid in decided & set(self._retry_at):
             del self._retry_at[uid]
         pending = list(self._retry_at.values())
-        return max(0.0, min(pending) - time.time()) if pending else None
+        return len(judged), (max(0.0, min(pending) - time.time()) if pending else None)
 
     async def _activate(self, verdict: Verdict, uid: str) -> bool:
         """True when the mail is dealt with (activated, or its link had lapsed)."""
